@@ -1,0 +1,30 @@
+/** Runs a CLI entry point: prints errors as one clear message and exits non-zero. */
+import { FlagError, type FlagSpec, helpText, type ParsedFlags, parseFlags } from "./flags.ts";
+import { NoAdapterError } from "../gpu/device.ts";
+
+export interface CliSpec {
+  usage: string;
+  flags: readonly FlagSpec[];
+  main: (parsed: ParsedFlags) => Promise<void> | void;
+}
+
+export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise<void> {
+  try {
+    const parsed = parseFlags(args, spec.flags);
+    if (parsed.help) {
+      console.log(helpText(spec.usage, spec.flags));
+      return;
+    }
+    await spec.main(parsed);
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof NoAdapterError) console.error(err.message);
+    else if (err instanceof FlagError) {
+      console.error(`error: ${err.message}\n\n${helpText(spec.usage, spec.flags)}`);
+    } else if (Deno.env.get("EEG_SAE_DEBUG")) console.error(err);
+    else {console.error(
+        `error: ${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}`,
+      );}
+    Deno.exit(1);
+  }
+}

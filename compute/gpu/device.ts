@@ -1,0 +1,110 @@
+/** Acquires the WebGPU adapter and device once per process, with the adapter's real limits. */
+
+/** No WebGPU adapter: the message names the fix. */
+export class NoAdapterError extends Error {
+  constructor(detail = "") {
+    super(
+      "No WebGPU adapter found" + (detail ? ` (${detail})` : "") +
+        ". Install a GPU driver, or the software adapter with `apt-get install mesa-vulkan-drivers`" +
+        " (then optionally DENO_WEBGPU_BACKEND=vulkan).",
+    );
+    this.name = "NoAdapterError";
+  }
+}
+
+/** What we report about the adapter in logs, benchmarks and run.json. */
+export interface AdapterReport {
+  description: string;
+  vendor: string;
+  architecture: string;
+  isFallbackAdapter: boolean;
+  backend: string;
+}
+
+/** Limits we request from the adapter (its maxima, not the spec defaults). */
+export interface GpuLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupSizeY: number;
+  maxComputeWorkgroupSizeZ: number;
+  maxComputeWorkgroupsPerDimension: number;
+  maxStorageBuffersPerShaderStage: number;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  adapter: AdapterReport;
+  limits: GpuLimits;
+  features: ReadonlySet<string>;
+}
+
+const LIMIT_NAMES: (keyof GpuLimits)[] = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+];
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ["shader-f16", "timestamp-query"];
+
+let pending: Promise<Gpu> | undefined;
+
+/** The process-wide GPU. Throws NoAdapterError when WebGPU has no adapter. */
+export function getGpu(): Promise<Gpu> {
+  pending ??= acquire();
+  return pending;
+}
+
+async function acquire(): Promise<Gpu> {
+  if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
+    throw new NoAdapterError("navigator.gpu is not available in this runtime");
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (e) {
+    throw new NoAdapterError(String(e));
+  }
+  if (!adapter) throw new NoAdapterError();
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
+  });
+  const info = adapter.info;
+  const limits = {} as GpuLimits;
+  for (const name of LIMIT_NAMES) limits[name] = device.limits[name];
+  return {
+    device,
+    adapter: {
+      description: info.description || info.device || "unknown",
+      vendor: info.vendor,
+      architecture: info.architecture,
+      isFallbackAdapter: Boolean(
+        (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+          (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      ),
+      backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
+    },
+    limits,
+    features: new Set(device.features as unknown as Iterable<string>),
+  };
+}
+
+/** One line for logs: which adapter runs the work. */
+export function describeAdapter(gpu: Gpu): string {
+  const a = gpu.adapter;
+  return `${a.description}${
+    a.isFallbackAdapter ? " (software fallback adapter)" : ""
+  }, backend ${a.backend}`;
+}

@@ -1,0 +1,6 @@
+/** The WebGPU runtime: device, tensors, buffer pool, pipelines, batched dispatch, readback. */
+export * from "./device.ts";
+export * from "./tensor.ts";
+export * from "./buffer_pool.ts";
+export * from "./pipeline_cache.ts";
+export * from "./command_batch.ts";
