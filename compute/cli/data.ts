@@ -1,0 +1,175 @@
+/**
+ * `deno task data synth|inspect|export`: make the synthetic motor-imagery LMDB, describe a
+ * dataset, or export it (optionally preprocessed) to one `.npz`.
+ */
+import {
+  bool,
+  FlagError,
+  type FlagSpec,
+  type FlagValues,
+  list,
+  num,
+  optNum,
+  optStr,
+  str,
+} from "./flags.ts";
+import { runCli } from "./run_cli.ts";
+import { exportTrials } from "../data/export.ts";
+import { formatInspectReport, inspectSource } from "../data/inspect.ts";
+import { openTrialSource, type SourceSpec } from "../data/open_source.ts";
+import { type PreprocessOptions, REVE_SFREQ, SCALING_MODES } from "../data/preprocess.ts";
+import { SYNTHETIC_DEFAULTS } from "../data/synthetic.ts";
+import { writeSyntheticDataset } from "../data/synthetic_dataset.ts";
+import type { ScalingMode } from "../data/trials.ts";
+
+const flags: FlagSpec[] = [
+  { name: "out", type: "string", help: "synth: LMDB directory to create; export: .npz file" },
+  { name: "db_path", type: "string", help: "inspect/export: LMDB directory" },
+  { name: "gdf", type: "string", help: "inspect/export: BCIC2a GDF file instead of an LMDB" },
+  {
+    name: "label_file",
+    type: "string",
+    help: "GDF: evaluation labels (classes 1–4, one per line)",
+  },
+  {
+    name: "window",
+    type: "list",
+    help: "GDF: trial window in s after trial start",
+    default: ["2", "6"],
+  },
+  {
+    name: "sfreq",
+    type: "number",
+    help: "synth: rate to generate; LMDB: stored rate (default: dataset.json, else 200)",
+  },
+  {
+    name: "channels",
+    type: "list",
+    help: "channel names of the stored data (default: BCIC2a's 22)",
+  },
+  { name: "unit_scale", type: "number", help: "LMDB: stored value × this = µV (default 1)" },
+  {
+    name: "skip_bad",
+    type: "boolean",
+    help: "skip and list undecodable/malformed trials",
+    default: false,
+  },
+  { name: "seed", type: "int", help: "synth: random seed", default: SYNTHETIC_DEFAULTS.seed },
+  {
+    name: "subjects",
+    type: "int",
+    help: "synth: number of subjects",
+    default: SYNTHETIC_DEFAULTS.subjects,
+  },
+  {
+    name: "trials_per_class",
+    type: "int",
+    help: "synth: trials per class per session (288 trials/session at 72)",
+    default: SYNTHETIC_DEFAULTS.trialsPerClass,
+  },
+  {
+    name: "seconds",
+    type: "number",
+    help: "synth: trial length",
+    default: SYNTHETIC_DEFAULTS.seconds,
+  },
+  { name: "resample", type: "number", help: `export: resample to this rate (REVE: ${REVE_SFREQ})` },
+  { name: "bandpass", type: "list", help: "export: zero-phase band-pass low,high in Hz" },
+  {
+    name: "scaling",
+    type: "string",
+    help: "export: scaling",
+    choices: SCALING_MODES,
+    default: "none",
+  },
+  {
+    name: "euclidean_alignment",
+    type: "boolean",
+    help: "export: align per subject",
+    default: false,
+  },
+];
+
+function pair(v: FlagValues, name: string): [number, number] | undefined {
+  const xs = list(v, name);
+  if (xs.length === 0) return undefined;
+  const ns = xs.map(Number);
+  if (ns.length !== 2 || ns.some((x) => !Number.isFinite(x))) {
+    throw new FlagError(`--${name} expects two numbers "a,b", got "${xs.join(",")}"`);
+  }
+  return [ns[0], ns[1]];
+}
+
+function sourceSpec(v: FlagValues): SourceSpec {
+  const channels = list(v, "channels");
+  return {
+    dbPath: optStr(v, "db_path"),
+    gdf: optStr(v, "gdf"),
+    sfreq: optNum(v, "sfreq"),
+    channels: channels.length ? channels : undefined,
+    unitScale: optNum(v, "unit_scale"),
+    skipBad: bool(v, "skip_bad"),
+    labelFile: optStr(v, "label_file"),
+    window: pair(v, "window"),
+  };
+}
+
+function preprocessOptions(v: FlagValues, sourceSfreq: number): PreprocessOptions | undefined {
+  const scaling = str(v, "scaling") as ScalingMode;
+  const options: PreprocessOptions = {
+    sfreq: optNum(v, "resample") ?? sourceSfreq,
+    bandpass: pair(v, "bandpass") ?? null,
+    scaling,
+    euclideanAlignment: bool(v, "euclidean_alignment"),
+  };
+  const untouched = options.sfreq === sourceSfreq && !options.bandpass && scaling === "none" &&
+    !options.euclideanAlignment;
+  return untouched ? undefined : options;
+}
+
+await runCli({
+  usage: "deno task data <synth|inspect|export> [flags]\n" +
+    "  synth   --out DIR [--subjects 9 --trials_per_class 72 --sfreq 200 --seed N]\n" +
+    "  inspect --db_path DIR | --gdf FILE\n" +
+    "  export  --db_path DIR | --gdf FILE --out trials.npz [--resample 200 --scaling ...]",
+  flags,
+  main: async ({ values: v, positionals }) => {
+    const command = positionals[0];
+    if (positionals.length !== 1) {
+      throw new FlagError(
+        `expected one subcommand (synth, inspect or export), got "${positionals.join(" ")}"`,
+      );
+    }
+    if (command === "synth") {
+      const s = await writeSyntheticDataset(str(v, "out"), {
+        seed: num(v, "seed"),
+        subjects: num(v, "subjects"),
+        trialsPerClass: num(v, "trials_per_class"),
+        sfreq: optNum(v, "sfreq") ?? SYNTHETIC_DEFAULTS.sfreq,
+        seconds: num(v, "seconds"),
+      });
+      console.log(
+        `wrote ${s.trials} trials (${(s.bytes / 2 ** 20).toFixed(1)} MiB) to ${s.path} in ` +
+          `${s.seconds.toFixed(1)} s, with dataset.json and ground_truth.json`,
+      );
+    } else if (command === "inspect") {
+      const source = await openTrialSource(sourceSpec(v));
+      try {
+        console.log(formatInspectReport(await inspectSource(source)));
+      } finally {
+        source.close();
+      }
+    } else if (command === "export") {
+      const out = str(v, "out");
+      const source = await openTrialSource(sourceSpec(v));
+      try {
+        const s = await exportTrials(source, out, preprocessOptions(v, source.sfreq));
+        console.log(`wrote ${s.out}: eeg [${s.shape}] at ${s.sfreq} Hz`);
+      } finally {
+        source.close();
+      }
+    } else {
+      throw new FlagError(`unknown subcommand "${command}" (expected synth, inspect or export)`);
+    }
+  },
+});
