@@ -1,0 +1,58 @@
+/** LayerNorm over the last axis (affine, biased variance), and its float64 CPU reference. */
+import type { CommandBatch, Tensor } from "../compute/gpu/mod.ts";
+import {
+  lastAxis,
+  requireDistinct,
+  requireF32,
+  requireSameShape,
+  requireVector,
+} from "./checks.ts";
+import { grid1d } from "./grid.ts";
+
+/** out = (x − mean) / sqrt(var + eps) · weight + bias, per row of the last axis. */
+export function layerNorm(
+  batch: CommandBatch,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  out: Tensor,
+  eps: number,
+): void {
+  const what = `layerNorm x[${x.shape}]`;
+  requireF32(what, { x, weight, bias, out });
+  requireSameShape(what, "out", out, x);
+  requireDistinct(what, out, { x, weight, bias });
+  const { rows, d } = lastAxis(what, x);
+  requireVector(what, "weight", weight, d);
+  requireVector(what, "bias", bias, d);
+  if (rows === 0) return;
+  const params = new ArrayBuffer(16);
+  new Uint32Array(params, 0, 2).set([rows, d]);
+  new Float32Array(params, 8, 1)[0] = eps;
+  batch.dispatch({
+    shader: "layernorm.wgsl",
+    bindings: [x, weight, bias, out, batch.uniform(params)],
+    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    label: what,
+  });
+}
+
+export function layerNormRef(
+  x: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array,
+  d: number,
+  eps: number,
+): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let base = 0; base < x.length; base += d) {
+    let mean = 0;
+    for (let i = 0; i < d; i++) mean += x[base + i];
+    mean /= d;
+    let v = 0;
+    for (let i = 0; i < d; i++) v += (x[base + i] - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / d + eps);
+    for (let i = 0; i < d; i++) out[base + i] = (x[base + i] - mean) * inv * weight[i] + bias[i];
+  }
+  return out;
+}

@@ -1,0 +1,305 @@
+/**
+ * Batched matmul with optional transposed B and a fused epilogue (+bias → activation → +residual),
+ * and its float64 CPU reference. See shaders/matmul.wgsl for the register-tile scheme.
+ */
+import { type CommandBatch, type Gpu, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
+import { GELU_WGSL, geluRef } from "./gelu.ts";
+import { grid1d } from "./grid.ts";
+
+export type MatmulActivation = "none" | "relu" | "gelu";
+
+export interface MatmulOptions {
+  /** B is [N, K] (PyTorch `[out, in]` weights, computing a·Bᵀ) instead of [K, N]. */
+  transposeB?: boolean;
+  /** [N], added before the activation. */
+  bias?: Tensor;
+  activation?: MatmulActivation;
+  /** Same shape as `out`, added after the activation; must not be `out` itself. */
+  residual?: Tensor;
+}
+
+/** A register-tile configuration: each invocation computes tm×tn outputs; wg invocations a group. */
+export interface MatmulTile {
+  tm: number;
+  tn: number;
+  wg: number;
+}
+
+/** The problem a tile is chosen for. */
+export interface MatmulShape {
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  transposeB: boolean;
+}
+
+/** Picks a tile for a shape, or undefined to fall back to the heuristic (installed by the tuner). */
+export type MatmulTileChooser = (gpu: Gpu, shape: MatmulShape) => MatmulTile | undefined;
+
+let tileChooser: MatmulTileChooser | undefined;
+
+/** Installs (or removes) the tile chooser consulted before the heuristic. */
+export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): void {
+  tileChooser = chooser;
+}
+
+/**
+ * The default tile, measured on llvmpipe: 8 rows × 12 columns when K runs in vec4s, 8×8 for scalar
+ * loads (fewer live values), shrunk for tiny M or N; workgroups of 16 invocations, 8 when there
+ * are too few tiles to keep the cores busy with bigger groups.
+ */
+export function heuristicMatmulTile(shape: MatmulShape): MatmulTile {
+  const vec = matmulVariant(shape) !== "scalar";
+  const tm = Math.min(shape.m, 8);
+  const tn = shape.n <= 4 ? 4 : shape.n <= 8 || !vec ? 8 : 12;
+  const tiles = Math.ceil(shape.m / tm) * Math.ceil(shape.n / tn) * shape.batch;
+  return { tm, tn, wg: tiles >= 256 ? 16 : 8 };
+}
+
+const ACTIVATION_CODE: Record<MatmulActivation, number> = { none: 0, relu: 1, gelu: 2 };
+
+/** Records out = epilogue(a · op(b)). Validates shapes; allocates nothing but a uniform block. */
+export function matmul(
+  batch: CommandBatch,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  opts: MatmulOptions = {},
+): void {
+  const shape = checkMatmulShapes(a, b, out, opts);
+  const tile = tileChooser?.(batch.gpu, shape) ?? heuristicMatmulTile(shape);
+  matmulWithTile(batch, a, b, out, opts, tile);
+}
+
+/** How the K loop reads memory: vec4 runs where the sizes allow, scalars otherwise. */
+export type MatmulVariant = "k4" | "kn4" | "scalar";
+
+/** k4: a·Bᵀ with K % 4 = 0; kn4: a·B with K and N % 4 = 0; scalar: any sizes. */
+export function matmulVariant(shape: MatmulShape): MatmulVariant {
+  if (shape.k % 4 !== 0) return "scalar";
+  if (shape.transposeB) return "k4";
+  return shape.n % 4 === 0 ? "kn4" : "scalar";
+}
+
+/** matmul with an explicit tile (for the tuner and the benchmark). */
+export function matmulWithTile(
+  batch: CommandBatch,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  opts: MatmulOptions,
+  tile: MatmulTile,
+): void {
+  const shape = checkMatmulShapes(a, b, out, opts);
+  const { m, n, batch: count } = shape;
+  if (m === 0 || n === 0 || count === 0) return;
+  if (
+    !Number.isInteger(tile.tm) || !Number.isInteger(tile.tn) || tile.tm < 1 || tile.tn < 4 ||
+    tile.tn % 4 !== 0 || tile.wg < 1
+  ) {
+    throw new ShapeError(`matmul tile ${JSON.stringify(tile)}: need tm >= 1, tn a multiple of 4`);
+  }
+  const tilesN = Math.ceil(n / tile.tn);
+  const tiles = Math.ceil(m / tile.tm) * tilesN;
+  const activation = opts.activation ?? "none";
+  const variant = matmulVariant(shape);
+  const header = [
+    GELU_WGSL,
+    `const TM: u32 = ${tile.tm}u;`,
+    `const TN: u32 = ${tile.tn}u;`,
+    `const WG: u32 = ${tile.wg}u;`,
+    `const B_BATCHED: bool = ${b.shape.length === 3};`,
+    `const HAS_BIAS: bool = ${opts.bias !== undefined};`,
+    `const ACT: u32 = ${ACTIVATION_CODE[activation]}u;`,
+    `const HAS_RESIDUAL: bool = ${opts.residual !== undefined};`,
+    tileProductWgsl(tile, variant, shape.transposeB),
+  ].join("\n");
+  const params = batch.uniform(new Uint32Array([m, n, shape.k, tilesN, tiles]));
+  batch.dispatch({
+    shader: "matmul.wgsl",
+    header,
+    // Absent bias/residual bind `a` (read-only, never read): the layout is the same for all variants.
+    bindings: [a, b, out, opts.bias ?? a, opts.residual ?? a, params],
+    // Tiles fold into x·y (beyond 65535 groups per dimension); z is the batch.
+    workgroups: [
+      ...grid1d(tiles, tile.wg, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+      count,
+    ],
+    label: `matmul a[${a.shape}] b[${b.shape}]${opts.transposeB ? "ᵀ" : ""} out[${out.shape}] ` +
+      `${activation} ${variant} tile ${tile.tm}x${tile.tn}/${tile.wg}`,
+  });
+}
+
+/**
+ * `fn tile_product(row0, col0, batch)` for matmul.wgsl, written out for one tile shape: one variable
+ * per accumulator and per loaded value (llvmpipe spills loop-indexed arrays to memory).
+ */
+function tileProductWgsl(tile: MatmulTile, variant: MatmulVariant, transposeB: boolean): string {
+  const { tm, tn } = tile;
+  const rows = [...Array(tm).keys()];
+  const cols = [...Array(tn).keys()];
+  const cols4 = [...Array(tn / 4).keys()];
+  const L: string[] = ["fn tile_product(row0: u32, col0: u32, batch: u32) {"];
+  L.push("  let m = params.m;", "  let n = params.n;", "  let k = params.k;");
+  const unit = variant === "scalar" ? "1u" : "4u";
+  L.push(`  let kw = k / ${unit};`); // row stride of a (and of b when transposed) in load units
+  L.push(`  var b_base = 0u;`, `  if (B_BATCHED) { b_base = batch * n * kw; }`);
+  for (const i of rows) L.push(`  let ao${i} = (batch * m + min(row0 + ${i}u, m - 1u)) * kw;`);
+  if (variant === "kn4") {
+    for (const j of cols4) L.push(`  let bo${j} = b_base + min(col0 / 4u + ${j}u, n / 4u - 1u);`);
+    for (const i of rows) for (const j of cols4) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
+    L.push("  let n4 = n / 4u;", "  for (var kk = 0u; kk < kw; kk++) {");
+    for (const i of rows) L.push(`    let av${i} = a4[ao${i} + kk];`);
+    for (const q of [0, 1, 2, 3]) {
+      L.push(`    let r${q} = (4u * kk + ${q}u) * n4;`);
+      for (const j of cols4) L.push(`    let bv${q}_${j} = b4[bo${j} + r${q}];`);
+      const lane = "xyzw"[q];
+      for (const i of rows) {
+        for (const j of cols4) {
+          L.push(`    c${i}_${j} = fma(vec4<f32>(av${i}.${lane}), bv${q}_${j}, c${i}_${j});`);
+        }
+      }
+    }
+    L.push("  }");
+    for (const i of rows) {
+      for (const j of cols4) {
+        for (const e of [0, 1, 2, 3]) {
+          L.push(
+            `  store_output(batch, row0 + ${i}u, col0 + ${4 * j + e}u, c${i}_${j}.${"xyzw"[e]});`,
+          );
+        }
+      }
+    }
+  } else {
+    for (const j of cols) {
+      const col = `min(col0 + ${j}u, n - 1u)`;
+      L.push(`  let bo${j} = b_base + ${transposeB ? `${col} * kw` : col};`);
+    }
+    for (const i of rows) for (const j of cols) L.push(`  var c${i}_${j} = 0.0;`);
+    L.push("  for (var kk = 0u; kk < kw; kk++) {");
+    const src = variant === "k4" ? ["a4", "b4"] : ["a", "b"];
+    const bStep = transposeB ? "kk" : "kk * n";
+    for (const j of cols) L.push(`    let bv${j} = ${src[1]}[bo${j} + ${bStep}];`);
+    for (const i of rows) {
+      L.push(`    let av${i} = ${src[0]}[ao${i} + kk];`);
+      for (const j of cols) {
+        L.push(
+          variant === "k4"
+            ? `    c${i}_${j} += dot(av${i}, bv${j});`
+            : `    c${i}_${j} = fma(av${i}, bv${j}, c${i}_${j});`,
+        );
+      }
+    }
+    L.push("  }");
+    for (const i of rows) {
+      for (const j of cols) {
+        L.push(`  store_output(batch, row0 + ${i}u, col0 + ${j}u, c${i}_${j});`);
+      }
+    }
+  }
+  L.push("}");
+  return L.join("\n");
+}
+
+/** Checks every shape and dtype; returns the problem size. */
+export function checkMatmulShapes(
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  opts: MatmulOptions,
+): MatmulShape {
+  const where = `matmul a[${a.shape}] b[${b.shape}] out[${out.shape}]`;
+  for (
+    const [name, t] of [["a", a], ["b", b], ["out", out], ["bias", opts.bias], [
+      "residual",
+      opts.residual,
+    ]] as const
+  ) {
+    if (t && t.dtype !== "f32") {
+      throw new ShapeError(`${where}: ${name} must be f32, got ${t.dtype}`);
+    }
+  }
+  if (a.shape.length < 2) throw new ShapeError(`${where}: a must be [..., M, K]`);
+  const lead = a.shape.slice(0, -2);
+  const count = lead.reduce((p, d) => p * d, 1);
+  const [m, k] = a.shape.slice(-2);
+  const transposeB = opts.transposeB === true;
+  if (b.shape.length !== 2 && b.shape.length !== 3) {
+    throw new ShapeError(`${where}: b must be [K, N], [N, K] or batched [batch, ., .]`);
+  }
+  if (b.shape.length === 3 && b.shape[0] !== count) {
+    throw new ShapeError(`${where}: batched b has ${b.shape[0]} matrices, a has ${count}`);
+  }
+  const [b0, b1] = b.shape.slice(-2);
+  const bk = transposeB ? b1 : b0;
+  const n = transposeB ? b0 : b1;
+  if (bk !== k) {
+    throw new ShapeError(
+      `${where}: inner sizes differ (a has K=${k}, b${transposeB ? "ᵀ" : ""} has K=${bk})`,
+    );
+  }
+  const expected = [...lead, m, n];
+  if (out.shape.length !== expected.length || out.shape.some((d, i) => d !== expected[i])) {
+    throw new ShapeError(`${where}: out must be [${expected}]`);
+  }
+  if (out.buffer === a.buffer || out.buffer === b.buffer) {
+    throw new ShapeError(`${where}: out may not alias an input`);
+  }
+  if (opts.bias && (opts.bias.shape.length !== 1 || opts.bias.shape[0] !== n)) {
+    throw new ShapeError(`${where}: bias must be [${n}], got [${opts.bias.shape}]`);
+  }
+  const r = opts.residual;
+  if (r) {
+    if (r.shape.length !== expected.length || r.shape.some((d, i) => d !== expected[i])) {
+      throw new ShapeError(`${where}: residual must be [${expected}], got [${r.shape}]`);
+    }
+    if (r.buffer === out.buffer) throw new ShapeError(`${where}: residual may not alias out`);
+  }
+  if (opts.bias?.buffer === out.buffer) throw new ShapeError(`${where}: bias may not alias out`);
+  return { m, n, k, batch: count, transposeB };
+}
+
+export interface MatmulRefOptions {
+  transposeB?: boolean;
+  bias?: Float32Array;
+  activation?: MatmulActivation;
+  residual?: Float32Array;
+  /** Number of matrices in a (and in b when b holds batch·K·N values). */
+  batch?: number;
+}
+
+/** Plain CPU reference with float64 accumulation. */
+export function matmulRef(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  opts: MatmulRefOptions = {},
+): Float32Array {
+  const count = opts.batch ?? 1;
+  const bBatched = count > 1 && b.length === count * k * n;
+  const out = new Float32Array(count * m * n);
+  const act = opts.activation ?? "none";
+  for (let p = 0; p < count; p++) {
+    const ao = p * m * k;
+    const bo = bBatched ? p * k * n : 0;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let q = 0; q < k; q++) {
+          const bv = opts.transposeB ? b[bo + j * k + q] : b[bo + q * n + j];
+          s += a[ao + i * k + q] * bv;
+        }
+        if (opts.bias) s += opts.bias[j];
+        if (act === "relu") s = Math.max(s, 0);
+        else if (act === "gelu") s = geluRef(s);
+        const o = (p * m + i) * n + j;
+        if (opts.residual) s += opts.residual[o];
+        out[o] = s;
+      }
+    }
+  }
+  return out;
+}

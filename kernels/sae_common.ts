@@ -1,0 +1,130 @@
+/**
+ * What the SAE shaders share: the architecture constants and common WGSL prepended to
+ * sae_encode/decode/backward.wgsl, the per-dispatch parameter block, and the set of GPU buffers
+ * one training step reads and writes.
+ */
+import { type CommandBatch, shaderSource, type Tensor } from "../compute/gpu/mod.ts";
+
+export type SaeArchitecture = "relu" | "topk" | "batchtopk" | "jumprelu";
+export const SAE_ARCHITECTURES: readonly SaeArchitecture[] = [
+  "relu",
+  "topk",
+  "batchtopk",
+  "jumprelu",
+];
+
+/** The auxiliary loss on dead features: ghost grads (relu) or AuxK (topk, batchtopk). */
+export type AuxMode = "none" | "ghost" | "auxk";
+
+/** Compile-time shape of the SAE kernels. */
+export interface SaeKernelConfig {
+  architecture: SaeArchitecture;
+  aux: AuxMode;
+  /** MSE divided by each token's norm ‖x_t‖ and averaged over elements (PatchSAE), else Σ_d/N. */
+  tokenNorm: boolean;
+  dIn: number;
+  dSae: number;
+}
+
+/** Per-dispatch values (the SaeParams uniform of sae_common.wgsl). */
+export interface SaeDispatchParams {
+  nChunk: number;
+  tok0: number;
+  nBatch: number;
+  deadWindow: number;
+  k: number;
+  kAux: number;
+  sparsity: number;
+  mseScale: number;
+  bandwidth: number;
+  auxCoef: number;
+  momentum: number;
+  radixPass: number;
+}
+
+const ARCH_CODE: Record<SaeArchitecture, number> = { relu: 0, topk: 1, batchtopk: 2, jumprelu: 3 };
+const AUX_CODE: Record<AuxMode, number> = { none: 0, ghost: 1, auxk: 2 };
+
+export function saeHeader(cfg: SaeKernelConfig): string {
+  return [
+    `const ARCH: u32 = ${ARCH_CODE[cfg.architecture]}u;`,
+    `const AUX: u32 = ${AUX_CODE[cfg.aux]}u;`,
+    `const TOKEN_NORM: u32 = ${cfg.tokenNorm ? 1 : 0}u;`,
+    shaderSource("sae_common.wgsl"),
+  ].join("\n");
+}
+
+export function saeParamsUniform(
+  batch: CommandBatch,
+  cfg: SaeKernelConfig,
+  p: SaeDispatchParams,
+): GPUBuffer {
+  const buf = new ArrayBuffer(64);
+  const u = new Uint32Array(buf);
+  const f = new Float32Array(buf);
+  u[0] = p.nChunk;
+  u[1] = cfg.dIn;
+  u[2] = cfg.dSae;
+  u[3] = p.tok0;
+  u[4] = p.nBatch;
+  u[5] = p.deadWindow;
+  u[6] = p.k;
+  u[7] = p.kAux;
+  f[8] = p.sparsity;
+  f[9] = p.mseScale;
+  f[10] = p.bandwidth;
+  f[11] = p.auxCoef;
+  f[12] = p.momentum;
+  u[13] = p.radixPass;
+  return batch.uniform(buf);
+}
+
+/** Learned parameters (SAELens names and shapes; logThreshold only matters for jumprelu). */
+export interface SaeParamTensors {
+  wEnc: Tensor<"f32">; // [d_in, d_sae]
+  bEnc: Tensor<"f32">; // [d_sae]
+  wDec: Tensor<"f32">; // [d_sae, d_in]
+  bDec: Tensor<"f32">; // [d_in]
+  logThreshold: Tensor<"f32">; // [d_sae]
+}
+
+export const PARAM_NAMES = ["wEnc", "bEnc", "wDec", "bDec", "logThreshold"] as const;
+export type ParamName = typeof PARAM_NAMES[number];
+
+/** Every buffer of a training step besides the parameters. */
+export interface SaeStepBuffers {
+  x: Tensor<"f32">; // [N, d_in]
+  xhat: Tensor<"f32">; // [N, d_in]
+  auxOut: Tensor<"f32">; // [N, d_in]
+  de: Tensor<"f32">; // [N, d_in]
+  dg: Tensor<"f32">; // [N, d_in]
+  dxc: Tensor<"f32">; // [N, d_in]
+  stats: Tensor<"f32">; // [N, 8]
+  tokThr: Tensor<"u32">; // [N]
+  auxThr: Tensor<"u32">; // [N]
+  /** One pre-activation buffer per chunk of tokens: the whole [N, d_sae] is never one buffer. */
+  pre: Tensor<"f32">[];
+  dpre: Tensor<"f32">; // [chunk, d_sae]
+  grads: SaeParamTensors;
+  sinceFired: Tensor<"u32">; // [d_sae]
+  fired: Tensor<"u32">; // [d_sae]
+  actCount: Tensor<"f32">; // [d_sae]
+  scan: Tensor<"u32">; // [272 + d_sae]: counters, radix histogram, dead-feature list
+  runThreshold: Tensor<"f32">; // [1]
+}
+
+/** Fixed part of the `scan` buffer (DEAD_LIST in sae_common.wgsl); the dead list follows. */
+export const SCAN_SIZE = 272;
+
+/** Index of each per-token statistic in `stats` rows. */
+export const STAT = {
+  sqErr: 0,
+  xSq: 1,
+  xhatSq: 2,
+  xDotXhat: 3,
+  l1: 4,
+  l0: 5,
+  mseLoss: 6,
+  auxLoss: 7,
+} as const;
+export const STAT_WIDTH = 8;

@@ -1,0 +1,54 @@
+/**
+ * Bindings for shaders/sae_decode.wgsl: x̂ from the active entries of one chunk, the auxiliary
+ * decode of dead features, the per-token loss/gradient of the reconstruction and of the auxiliary
+ * loss. The CPU reference of the whole loss lives in kernels/sae_backward.ts.
+ */
+import type { CommandBatch } from "../compute/gpu/mod.ts";
+import {
+  type SaeDispatchParams,
+  saeHeader,
+  type SaeKernelConfig,
+  saeParamsUniform,
+  type SaeParamTensors,
+  type SaeStepBuffers,
+} from "./sae_common.ts";
+
+type DecodeEntry = "decode" | "aux_decode" | "token_loss" | "aux_loss";
+
+/** Records one sae_decode.wgsl entry point over chunk `chunk`. */
+export function decodeKernel(
+  batch: CommandBatch,
+  entryPoint: DecodeEntry,
+  cfg: SaeKernelConfig,
+  params: SaeParamTensors,
+  bufs: SaeStepBuffers,
+  chunk: number,
+  p: SaeDispatchParams,
+): void {
+  const perToken = entryPoint === "token_loss" || entryPoint === "aux_loss";
+  batch.dispatch({
+    shader: "sae_decode.wgsl",
+    entryPoint,
+    header: saeHeader(cfg),
+    bindings: [
+      saeParamsUniform(batch, cfg, p),
+      bufs.x,
+      bufs.pre[chunk],
+      params.wDec,
+      params.bDec,
+      params.logThreshold,
+      bufs.tokThr,
+      bufs.auxThr,
+      bufs.sinceFired,
+      bufs.scan,
+      bufs.xhat,
+      bufs.auxOut,
+      bufs.de,
+      bufs.dg,
+      bufs.stats,
+    ],
+    workgroups: perToken ? [p.nChunk] : [Math.ceil(cfg.dIn / 256), p.nChunk],
+    label:
+      `sae_decode.${entryPoint} chunk ${chunk} [${p.nChunk},${cfg.dSae}]x[${cfg.dSae},${cfg.dIn}]`,
+  });
+}

@@ -1,0 +1,72 @@
+// out[b] = epilogue(a[b] · op(B)), op(B) = B or Bᵀ; epilogue = (+ bias[n]) → activation → (+ residual).
+//
+// Each invocation owns a TM×TN register tile of the output and walks K alone: no workgroup memory
+// and no barriers, which is what the software adapter (llvmpipe) runs fastest. Neighbouring
+// invocations own neighbouring column tiles, so they share rows of `a`. Ragged edges: row/column
+// offsets are clamped so loads stay inside the buffers; only the stores are masked.
+//
+// The header (kernels/matmul.ts) supplies the consts TM, TN, WG, B_BATCHED, HAS_BIAS, ACT (0 none,
+// 1 relu, 2 gelu, using `gelu` from gelu_math.wgsl), HAS_RESIDUAL, and `fn tile_product(row0, col0,
+// batch)`: the K loop written out for this tile shape with one variable per accumulator, because
+// llvmpipe keeps such variables in registers but spills loop-indexed arrays to memory. It reads `a`
+// and `b` as scalars, or `a4`/`b4` as vec4 runs when the sizes are multiples of 4, and ends by
+// calling `store_output` for each accumulator.
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  tiles_n: u32,
+  tiles: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> residual: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+// The same buffers seen as vec4 runs; an entry point uses either these or the scalar views.
+@group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+
+fn activate(v: f32) -> f32 {
+  if (ACT == 1u) {
+    return max(v, 0.0);
+  }
+  if (ACT == 2u) {
+    return gelu(v);
+  }
+  return v;
+}
+
+fn store_output(batch: u32, row: u32, col: u32, acc: f32) {
+  let m = params.m;
+  let n = params.n;
+  if (row < m && col < n) {
+    var v = acc;
+    if (HAS_BIAS) {
+      v += bias[col];
+    }
+    v = activate(v);
+    let o = (batch * m + row) * n + col;
+    if (HAS_RESIDUAL) {
+      v += residual[o];
+    }
+    out[o] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let tile = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (tile >= params.tiles) {
+    return;
+  }
+  tile_product((tile / params.tiles_n) * TM, (tile % params.tiles_n) * TN, wid.z);
+}

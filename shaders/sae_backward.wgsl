@@ -1,0 +1,273 @@
+// SAE backward over one chunk of tokens. Gradients of W_enc, b_enc, W_dec and log_threshold
+// accumulate across chunks (the chunk with tok0 = 0 overwrites); dL/dpre lives in one chunk-sized
+// buffer and is zero outside active (and auxiliary) entries, which every loop skips.
+// Prepended: ARCH/AUX/TOKEN_NORM constants and sae_common.wgsl.
+
+@group(0) @binding(0) var<uniform> params: SaeParams;
+@group(0) @binding(1) var<storage, read> x: array<f32>;            // [n_batch, d_in]
+@group(0) @binding(2) var<storage, read> pre: array<f32>;          // [n_chunk, d_sae]
+@group(0) @binding(3) var<storage, read> w_enc: array<f32>;        // [d_in, d_sae]
+@group(0) @binding(4) var<storage, read> w_dec: array<f32>;        // [d_sae, d_in]
+@group(0) @binding(5) var<storage, read> b_dec: array<f32>;        // [d_in]
+@group(0) @binding(6) var<storage, read> log_thr: array<f32>;      // [d_sae]
+@group(0) @binding(7) var<storage, read> tok_thr: array<u32>;      // [n_batch]
+@group(0) @binding(8) var<storage, read> aux_thr: array<u32>;      // [n_batch]
+@group(0) @binding(9) var<storage, read> since_fired: array<u32>;  // [d_sae]
+@group(0) @binding(10) var<storage, read> de: array<f32>;          // [n_batch, d_in]
+@group(0) @binding(11) var<storage, read> dg: array<f32>;          // [n_batch, d_in]
+@group(0) @binding(12) var<storage, read_write> dpre: array<f32>;  // [n_chunk, d_sae]
+@group(0) @binding(13) var<storage, read_write> g_w_enc: array<f32>;
+@group(0) @binding(14) var<storage, read_write> g_b_enc: array<f32>;
+@group(0) @binding(15) var<storage, read_write> g_w_dec: array<f32>;
+@group(0) @binding(16) var<storage, read_write> g_log_thr: array<f32>;
+@group(0) @binding(17) var<storage, read_write> dxc: array<f32>;   // [n_batch, d_in] dL/d(x − b_dec)
+@group(0) @binding(18) var<storage, read_write> g_b_dec: array<f32>;
+@group(0) @binding(19) var<storage, read_write> fired: array<u32>; // [d_sae] tokens firing this step
+
+fn touch() {
+  _ = x[0];
+  _ = pre[0];
+  _ = w_enc[0];
+  _ = w_dec[0];
+  _ = b_dec[0];
+  _ = log_thr[0];
+  _ = tok_thr[0];
+  _ = aux_thr[0];
+  _ = since_fired[0];
+  _ = de[0];
+  _ = dg[0];
+  _ = dpre[0];
+  _ = g_w_enc[0];
+  _ = g_b_enc[0];
+  _ = g_w_dec[0];
+  _ = g_log_thr[0];
+  _ = dxc[0];
+  _ = g_b_dec[0];
+  _ = fired[0];
+}
+
+fn first_chunk() -> bool {
+  return params.tok0 == 0u;
+}
+
+// de[tg]·W_dec[f] and dg[tg]·W_dec[f], four elements per trip.
+fn de_dot(tg: u32, f: u32) -> f32 {
+  let n = params.d_in;
+  let a = tg * n;
+  let b = f * n;
+  var s = vec4<f32>(0.0);
+  var d = 0u;
+  for (; d + 4u <= n; d += 4u) {
+    s += vec4<f32>(de[a + d], de[a + d + 1u], de[a + d + 2u], de[a + d + 3u]) *
+      vec4<f32>(w_dec[b + d], w_dec[b + d + 1u], w_dec[b + d + 2u], w_dec[b + d + 3u]);
+  }
+  var r = s.x + s.y + s.z + s.w;
+  for (; d < n; d++) {
+    r += de[a + d] * w_dec[b + d];
+  }
+  return r;
+}
+
+fn dg_dot(tg: u32, f: u32) -> f32 {
+  let n = params.d_in;
+  let a = tg * n;
+  let b = f * n;
+  var s = vec4<f32>(0.0);
+  var d = 0u;
+  for (; d + 4u <= n; d += 4u) {
+    s += vec4<f32>(dg[a + d], dg[a + d + 1u], dg[a + d + 2u], dg[a + d + 3u]) *
+      vec4<f32>(w_dec[b + d], w_dec[b + d + 1u], w_dec[b + d + 2u], w_dec[b + d + 3u]);
+  }
+  var r = s.x + s.y + s.z + s.w;
+  for (; d < n; d++) {
+    r += dg[a + d] * w_dec[b + d];
+  }
+  return r;
+}
+
+// Four consecutive d_in columns per invocation (clamped at the edge; stores are guarded).
+fn cols4(d0: u32) -> vec4<u32> {
+  let last = params.d_in - 1u;
+  let c = min(d0, last);
+  return vec4<u32>(c, min(c + 1u, last), min(c + 2u, last), min(c + 3u, last));
+}
+
+fn row4(buf_is_de: bool, row: u32, c: vec4<u32>) -> vec4<f32> {
+  if (buf_is_de) {
+    return vec4<f32>(de[row + c.x], de[row + c.y], de[row + c.z], de[row + c.w]);
+  }
+  return vec4<f32>(dg[row + c.x], dg[row + c.y], dg[row + c.z], dg[row + c.w]);
+}
+
+// dL/dpre[t, f]: the main path through active entries (plus the L1 term for relu) and the
+// auxiliary path through dead features.
+@compute @workgroup_size(64)
+fn grad_pre(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  touch();
+  let f = gid.x;
+  let t = wid.y;
+  let m = params.d_sae;
+  if (f >= m) {
+    return;
+  }
+  let tg = params.tok0 + t;
+  let v = pre[t * m + f];
+  var g = 0.0;
+  if (is_active(v, tg, f)) {
+    g = de_dot(tg, f);
+    if (ARCH == 0u) {
+      g += params.sparsity / f32(params.n_batch);
+    }
+  }
+  let a = aux_deriv(v, tg, f);
+  if (a != 0.0) {
+    g += a * dg_dot(tg, f);
+  }
+  dpre[t * m + f] = g;
+}
+
+// dL/dW_dec[f, d] = Σ_t z[t,f]·de[t,d] + aux[t,f]·dg[t,d]; also counts the tokens where f fired.
+// One feature per workgroup row, four columns per invocation.
+@compute @workgroup_size(64)
+fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  touch();
+  let d0 = gid.x * 4u;
+  let f = wid.y;
+  let n = params.d_in;
+  let m = params.d_sae;
+  let c = cols4(d0);
+  var acc = vec4<f32>(0.0);
+  var count = 0u;
+  let dead = AUX != 0u && is_dead(f);
+  for (var t = 0u; t < params.n_chunk; t++) {
+    let tg = params.tok0 + t;
+    let v = pre[t * m + f];
+    let z = act(v, tg, f);
+    if (z != 0.0) {
+      acc += z * row4(true, tg * n, c);
+      count += 1u;
+    }
+    if (dead) {
+      let a = aux_act(v, tg, f);
+      if (a != 0.0) {
+        acc += a * row4(false, tg * n, c);
+      }
+    }
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (d0 + j < n) {
+      let o = f * n + d0 + j;
+      g_w_dec[o] = select(g_w_dec[o], 0.0, first_chunk()) + acc[j];
+    }
+  }
+  if (gid.x == 0u) {
+    fired[f] = select(fired[f], 0u, first_chunk()) + count;
+  }
+}
+
+// dL/dW_enc[d, f] = Σ_t (x − b_dec)[t,d]·dpre[t,f]: one feature and four d_in rows per invocation.
+@compute @workgroup_size(64)
+fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
+  touch();
+  let f = gid.x;
+  let d0 = gid.y * 4u;
+  let n = params.d_in;
+  let m = params.d_sae;
+  if (f >= m) {
+    return;
+  }
+  let c = cols4(d0);
+  let b = vec4<f32>(b_dec[c.x], b_dec[c.y], b_dec[c.z], b_dec[c.w]);
+  var acc = vec4<f32>(0.0);
+  for (var t = 0u; t < params.n_chunk; t++) {
+    let g = dpre[t * m + f];
+    if (g != 0.0) {
+      let row = (params.tok0 + t) * n;
+      acc += (vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]) - b) * g;
+    }
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (d0 + j < n) {
+      let o = (d0 + j) * m + f;
+      g_w_enc[o] = select(g_w_enc[o], 0.0, first_chunk()) + acc[j];
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn grad_b_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
+  touch();
+  let f = gid.x;
+  let m = params.d_sae;
+  if (f >= m) {
+    return;
+  }
+  var acc = 0.0;
+  for (var t = 0u; t < params.n_chunk; t++) {
+    acc += dpre[t * m + f];
+  }
+  g_b_enc[f] = select(g_b_enc[f], 0.0, first_chunk()) + acc;
+}
+
+// dL/d(x − b_dec)[t, d] = Σ_f dpre[t,f]·W_enc[d,f]: one token per workgroup row (uniform skip),
+// four columns per invocation.
+@compute @workgroup_size(64)
+fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  touch();
+  let d0 = gid.x * 4u;
+  let t = wid.y;
+  let n = params.d_in;
+  let m = params.d_sae;
+  let c = cols4(d0) * m;
+  var acc = vec4<f32>(0.0);
+  for (var f = 0u; f < m; f++) {
+    let g = dpre[t * m + f];
+    if (g != 0.0) {
+      acc += g * vec4<f32>(w_enc[c.x + f], w_enc[c.y + f], w_enc[c.z + f], w_enc[c.w + f]);
+    }
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (d0 + j < n) {
+      dxc[(params.tok0 + t) * n + d0 + j] = acc[j];
+    }
+  }
+}
+
+// JumpReLU: d/d log θ through the rectangle-kernel straight-through estimator, for z (−θ/ε·K)
+// and for the L0 penalty (−1/ε·K), times θ for the log parameterisation.
+@compute @workgroup_size(64)
+fn grad_log_thr(@builtin(global_invocation_id) gid: vec3<u32>) {
+  touch();
+  let f = gid.x;
+  let m = params.d_sae;
+  if (f >= m) {
+    return;
+  }
+  let theta = exp(log_thr[f]);
+  let eps = params.bandwidth;
+  var acc = 0.0;
+  for (var t = 0u; t < params.n_chunk; t++) {
+    let u = (pre[t * m + f] - theta) / eps;
+    if (u > -0.5 && u < 0.5) {
+      let dz = de_dot(params.tok0 + t, f);
+      acc += theta * (-(theta / eps) * dz - params.sparsity / f32(params.n_batch) / eps);
+    }
+  }
+  g_log_thr[f] = select(g_log_thr[f], 0.0, first_chunk()) + acc;
+}
+
+// After every chunk: dL/db_dec = Σ_t de − dxc (b_dec enters x̂ directly and x − b_dec negatively).
+@compute @workgroup_size(64)
+fn grad_b_dec(@builtin(global_invocation_id) gid: vec3<u32>) {
+  touch();
+  let d = gid.x;
+  let n = params.d_in;
+  if (d >= n) {
+    return;
+  }
+  var acc = 0.0;
+  for (var t = 0u; t < params.n_batch; t++) {
+    acc += de[t * n + d] - dxc[t * n + d];
+  }
+  g_b_dec[d] = acc;
+}

@@ -1,0 +1,167 @@
+/**
+ * matmul against its float64 CPU reference: plain and transposed B, batched a and b, every epilogue,
+ * ragged sizes (1, 3, 5, 88, 1361) on all three load variants and several explicit tiles.
+ * Tolerance: max |diff| ≤ 1e-5 · max(1, max |ref|).
+ */
+import assert from "node:assert/strict";
+import {
+  CommandBatch,
+  createTensor,
+  getGpu,
+  readback,
+  ShapeError,
+  type Tensor,
+} from "../compute/gpu/mod.ts";
+import {
+  heuristicMatmulTile,
+  matmul,
+  type MatmulActivation,
+  matmulRef,
+  type MatmulTile,
+  matmulVariant,
+  matmulWithTile,
+} from "../kernels/matmul.ts";
+import {
+  MATMUL_TILE_CANDIDATES,
+  matmulTuneKey,
+  setMatmulAutotune,
+  tuneMatmul,
+  tunePendingMatmuls,
+} from "../kernels/matmul_tuner.ts";
+import { assertClose, randomArray } from "./kernel_helpers.ts";
+
+interface Case {
+  m: number;
+  n: number;
+  k: number;
+  transposeB: boolean;
+  lead?: number[];
+  bBatched?: boolean;
+  bias?: boolean;
+  activation?: MatmulActivation;
+  residual?: boolean;
+  tile?: MatmulTile;
+}
+
+const CASES: Case[] = [
+  { m: 1, n: 1, k: 1, transposeB: false },
+  { m: 1, n: 1, k: 1, transposeB: true },
+  { m: 3, n: 5, k: 7, transposeB: true },
+  { m: 5, n: 3, k: 1, transposeB: false },
+  { m: 3, n: 88, k: 1361, transposeB: true, bias: true, activation: "gelu" },
+  { m: 88, n: 13, k: 64, transposeB: true, bias: true, residual: true },
+  { m: 9, n: 20, k: 12, transposeB: false, activation: "relu" },
+  { m: 17, n: 22, k: 8, transposeB: false, bias: true, activation: "gelu", residual: true },
+  { m: 6, n: 10, k: 5, transposeB: false, residual: true },
+  { m: 4, n: 7, k: 16, transposeB: true, lead: [2, 3] },
+  { m: 5, n: 8, k: 12, transposeB: false, lead: [3], bBatched: true, activation: "relu" },
+  { m: 5, n: 6, k: 9, transposeB: true, lead: [2], bBatched: true, bias: true },
+  { m: 13, n: 30, k: 20, transposeB: true, tile: { tm: 1, tn: 4, wg: 1 } },
+  { m: 13, n: 30, k: 20, transposeB: false, tile: { tm: 3, tn: 8, wg: 5 } },
+  { m: 13, n: 30, k: 21, transposeB: false, tile: { tm: 11, tn: 16, wg: 8 } },
+  { m: 20, n: 41, k: 36, transposeB: true, residual: true, tile: { tm: 8, tn: 12, wg: 16 } },
+  // 75000 one-invocation workgroups: more than 65535, so the grid folds into y.
+  { m: 300, n: 1000, k: 2, transposeB: false, tile: { tm: 1, tn: 4, wg: 1 } },
+];
+
+function describe(c: Case): string {
+  const extras = [
+    c.lead ? `lead [${c.lead}]` : "",
+    c.bBatched ? "batched b" : "",
+    c.bias ? "bias" : "",
+    c.activation ?? "",
+    c.residual ? "residual" : "",
+    c.tile ? `tile ${c.tile.tm}x${c.tile.tn}/${c.tile.wg}` : "",
+  ].filter((s) => s !== "");
+  return `${c.m}x${c.k}·${c.transposeB ? "Bᵀ" : "B"}→${c.n} ${extras.join(" ")}`.trim();
+}
+
+for (const [index, c] of CASES.entries()) {
+  const variant = matmulVariant({ ...c, batch: 1 });
+  Deno.test(`matmul ${describe(c)} (${variant}) matches the float64 reference`, async () => {
+    const gpu = await getGpu();
+    const lead = c.lead ?? [];
+    const count = lead.reduce((p, d) => p * d, 1);
+    const bShape = c.transposeB ? [c.n, c.k] : [c.k, c.n];
+    const aHost = randomArray(count * c.m * c.k, 100 + index);
+    const bHost = randomArray((c.bBatched ? count : 1) * c.n * c.k, 200 + index);
+    const biasHost = randomArray(c.n, 300 + index);
+    const resHost = randomArray(count * c.m * c.n, 400 + index);
+    const a = createTensor(gpu, [...lead, c.m, c.k], "f32", "a", aHost);
+    const b = createTensor(gpu, c.bBatched ? [count, ...bShape] : bShape, "f32", "b", bHost);
+    const out = createTensor(gpu, [...lead, c.m, c.n], "f32", "out");
+    const opts = {
+      transposeB: c.transposeB,
+      activation: c.activation,
+      bias: c.bias ? createTensor(gpu, [c.n], "f32", "bias", biasHost) : undefined,
+      residual: c.residual
+        ? createTensor(gpu, [...lead, c.m, c.n], "f32", "residual", resHost)
+        : undefined,
+    };
+    const batch = new CommandBatch(gpu, "matmul test");
+    if (c.tile) matmulWithTile(batch, a, b, out, opts, c.tile);
+    else matmul(batch, a, b, out, opts);
+    await batch.submit();
+    const ref = matmulRef(aHost, bHost, c.m, c.n, c.k, {
+      transposeB: c.transposeB,
+      activation: c.activation,
+      bias: c.bias ? biasHost : undefined,
+      residual: c.residual ? resHost : undefined,
+      batch: count,
+    });
+    assertClose(await readback(gpu, out), ref, 1e-5, describe(c));
+  });
+}
+
+Deno.test("matmul rejects mismatched shapes and aliasing with ShapeError", async () => {
+  const gpu = await getGpu();
+  const t = (shape: number[]): Tensor => createTensor(gpu, shape, "f32", "t");
+  const a = t([4, 6]);
+  const out = t([4, 5]);
+  const batch = new CommandBatch(gpu, "matmul shape errors");
+  assert.throws(() => matmul(batch, a, t([5, 6]), out), ShapeError); // [N,K] without transposeB
+  assert.throws(() => matmul(batch, a, t([6, 5]), t([4, 6])), ShapeError);
+  assert.throws(() => matmul(batch, a, t([6, 5]), out, { bias: t([4]) }), ShapeError);
+  assert.throws(() => matmul(batch, a, t([6, 5]), out, { residual: out }), ShapeError);
+  assert.throws(() => matmul(batch, a, t([6, 5]), a.reshape([4, 6])), ShapeError);
+  assert.throws(() => matmul(batch, t([2, 4, 6]), t([3, 6, 5]), t([2, 4, 5])), ShapeError);
+  assert.throws(() => matmul(batch, a, t([6, 5]), out, { residual: t([5, 4]) }), ShapeError);
+  assert.equal(batch.dispatchCount, 0);
+});
+
+Deno.test("the autotuner picks a candidate, persists it, and matmul stays correct with it", async () => {
+  const gpu = await getGpu();
+  const dir = await Deno.makeTempDir();
+  const cacheFile = `${dir}/tiles.json`;
+  const m = 24, n = 40, k = 32;
+  const aHost = randomArray(m * k, 1);
+  const bHost = randomArray(n * k, 2);
+  const a = createTensor(gpu, [m, k], "f32", "a", aHost);
+  const b = createTensor(gpu, [n, k], "f32", "b", bHost);
+  const out = createTensor(gpu, [m, n], "f32", "out");
+  try {
+    await setMatmulAutotune(true, { cacheFile });
+    const first = new CommandBatch(gpu, "untuned");
+    matmul(first, a, b, out, { transposeB: true }); // heuristic tile; the shape is noted
+    await first.submit();
+    await tunePendingMatmuls(gpu);
+    const saved = JSON.parse(await Deno.readTextFile(cacheFile)) as Record<string, MatmulTile>;
+    const key = matmulTuneKey(gpu, { m, n, k, batch: 1, transposeB: true });
+    const choice = saved[key];
+    assert.ok(choice, `cache file lacks ${key}: ${JSON.stringify(saved)}`);
+    const allowed = [
+      heuristicMatmulTile({ m, n, k, batch: 1, transposeB: true }),
+      ...MATMUL_TILE_CANDIDATES,
+    ];
+    assert.ok(allowed.some((t) => t.tm === choice.tm && t.tn === choice.tn && t.wg === choice.wg));
+    assert.deepEqual(await tuneMatmul(gpu, { m, n, k, batch: 1, transposeB: true }), choice);
+    const second = new CommandBatch(gpu, "tuned");
+    matmul(second, a, b, out, { transposeB: true });
+    await second.submit();
+    const ref = matmulRef(aHost, bHost, m, n, k, { transposeB: true });
+    assertClose(await readback(gpu, out), ref, 1e-5, "tuned matmul");
+  } finally {
+    await setMatmulAutotune(false);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
