@@ -105,6 +105,12 @@ export interface SaeStepBuffers {
   /** One pre-activation buffer per chunk of tokens: the whole [N, d_sae] is never one buffer. */
   pre: Tensor<"f32">[];
   dpre: Tensor<"f32">; // [chunk, d_sae]
+  /** Per token of the current chunk: its active features in order, and their count. */
+  actIdx: Tensor<"u32">; // [chunk, d_sae]
+  actCnt: Tensor<"u32">; // [chunk]
+  /** Per feature: the current chunk's tokens where it is active, in order, and their count. */
+  featIdx: Tensor<"u32">; // [d_sae, chunk]
+  featCnt: Tensor<"u32">; // [d_sae]
   grads: SaeParamTensors;
   sinceFired: Tensor<"u32">; // [d_sae]
   fired: Tensor<"u32">; // [d_sae]

@@ -46,6 +46,8 @@ export function decodeKernel(
       bufs.de,
       bufs.dg,
       bufs.stats,
+      bufs.actIdx,
+      bufs.actCnt,
     ],
     workgroups: perToken ? [p.nChunk] : [Math.ceil(cfg.dIn / 256), p.nChunk],
     label:

@@ -18,7 +18,17 @@ const FEATURES_PER_INVOCATION = 4;
 /** The step buffers sae_encode.wgsl binds (an inference encoder provides just these). */
 export type EncodeBuffers = Pick<
   SaeStepBuffers,
-  "x" | "pre" | "sinceFired" | "tokThr" | "auxThr" | "scan" | "runThreshold"
+  | "x"
+  | "pre"
+  | "sinceFired"
+  | "tokThr"
+  | "auxThr"
+  | "scan"
+  | "runThreshold"
+  | "actIdx"
+  | "actCnt"
+  | "featIdx"
+  | "featCnt"
 >;
 
 function encodeDispatch(
@@ -48,6 +58,10 @@ function encodeDispatch(
       bufs.auxThr,
       bufs.scan,
       bufs.runThreshold,
+      bufs.actIdx,
+      bufs.actCnt,
+      bufs.featIdx,
+      bufs.featCnt,
     ],
     workgroups,
     label:
@@ -67,6 +81,24 @@ export function encodeChunk(
   encodeDispatch(batch, cfg, params, bufs, chunk, p, "encode", [
     Math.ceil(cfg.dSae / (64 * FEATURES_PER_INVOCATION)),
     Math.ceil(p.nChunk / TOKENS_PER_INVOCATION),
+  ]);
+}
+
+/**
+ * Each token's active features into actIdx/actCnt and each feature's active tokens into
+ * featIdx/featCnt, both in increasing order (after every selection).
+ */
+export function compactActive(
+  batch: CommandBatch,
+  cfg: SaeKernelConfig,
+  params: SaeParamTensors,
+  bufs: EncodeBuffers,
+  chunk: number,
+  p: SaeDispatchParams,
+): void {
+  encodeDispatch(batch, cfg, params, bufs, chunk, p, "compact", [p.nChunk]);
+  encodeDispatch(batch, cfg, params, bufs, chunk, p, "compact_features", [
+    Math.ceil(cfg.dSae / 64),
   ]);
 }
 

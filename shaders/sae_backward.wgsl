@@ -23,6 +23,11 @@
 @group(0) @binding(17) var<storage, read_write> dxc: array<f32>;   // [n_batch, d_in] dL/d(x − b_dec)
 @group(0) @binding(18) var<storage, read_write> g_b_dec: array<f32>;
 @group(0) @binding(19) var<storage, read_write> fired: array<u32>; // [d_sae] tokens firing this step
+@group(0) @binding(20) var<storage, read> act_idx: array<u32>;     // [n_chunk, d_sae] (compact)
+@group(0) @binding(21) var<storage, read> act_cnt: array<u32>;     // [n_chunk]
+@group(0) @binding(22) var<storage, read> scan: array<u32>;        // [0] dead count, dead list
+@group(0) @binding(23) var<storage, read> feat_idx: array<u32>;    // [d_sae, n_chunk] (compact)
+@group(0) @binding(24) var<storage, read> feat_cnt: array<u32>;    // [d_sae]
 
 fn touch() {
   _ = x[0];
@@ -44,6 +49,11 @@ fn touch() {
   _ = dxc[0];
   _ = g_b_dec[0];
   _ = fired[0];
+  _ = act_idx[0];
+  _ = act_cnt[0];
+  _ = scan[0];
+  _ = feat_idx[0];
+  _ = feat_cnt[0];
 }
 
 fn first_chunk() -> bool {
@@ -126,8 +136,8 @@ fn grad_pre(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id
   dpre[t * m + f] = g;
 }
 
-// dL/dW_dec[f, d] = Σ_t z[t,f]·de[t,d] + aux[t,f]·dg[t,d]; also counts the tokens where f fired.
-// One feature per workgroup row, four columns per invocation.
+// dL/dW_dec[f, d] = Σ_t z[t,f]·de[t,d] over f's token list, + aux[t,f]·dg[t,d] for a dead f; also
+// counts the tokens where f fired. One feature per workgroup row, four columns per invocation.
 @compute @workgroup_size(64)
 fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   touch();
@@ -137,18 +147,15 @@ fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
   let m = params.d_sae;
   let c = cols4(d0);
   var acc = vec4<f32>(0.0);
-  var count = 0u;
-  let dead = AUX != 0u && is_dead(f);
-  for (var t = 0u; t < params.n_chunk; t++) {
-    let tg = params.tok0 + t;
-    let v = pre[t * m + f];
-    let z = act(v, tg, f);
-    if (z != 0.0) {
-      acc += z * row4(true, tg * n, c);
-      count += 1u;
-    }
-    if (dead) {
-      let a = aux_act(v, tg, f);
+  let count = feat_cnt[f];
+  for (var i = 0u; i < count; i++) {
+    let t = feat_idx[f * params.n_chunk + i];
+    acc += pre[t * m + f] * row4(true, (params.tok0 + t) * n, c);
+  }
+  if (AUX != 0u && is_dead(f)) {
+    for (var t = 0u; t < params.n_chunk; t++) {
+      let tg = params.tok0 + t;
+      let a = aux_act(pre[t * m + f], tg, f);
       if (a != 0.0) {
         acc += a * row4(false, tg * n, c);
       }
@@ -165,7 +172,8 @@ fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
   }
 }
 
-// dL/dW_enc[d, f] = Σ_t (x − b_dec)[t,d]·dpre[t,f]: one feature and four d_in rows per invocation.
+// dL/dW_enc[d, f] = Σ_t (x − b_dec)[t,d]·dpre[t,f] over f's token list (every token for a dead
+// feature under ghost grads/AuxK): one feature and four d_in rows per invocation.
 @compute @workgroup_size(64)
 fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
   touch();
@@ -179,11 +187,21 @@ fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = cols4(d0);
   let b = vec4<f32>(b_dec[c.x], b_dec[c.y], b_dec[c.z], b_dec[c.w]);
   var acc = vec4<f32>(0.0);
-  for (var t = 0u; t < params.n_chunk; t++) {
-    let g = dpre[t * m + f];
-    if (g != 0.0) {
+  if (AUX != 0u && is_dead(f)) {
+    // A dead feature's auxiliary gradient reaches tokens outside its active list.
+    for (var t = 0u; t < params.n_chunk; t++) {
+      let g = dpre[t * m + f];
+      if (g != 0.0) {
+        let row = (params.tok0 + t) * n;
+        acc += (vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]) - b) * g;
+      }
+    }
+  } else {
+    let count = feat_cnt[f];
+    for (var i = 0u; i < count; i++) {
+      let t = feat_idx[f * params.n_chunk + i];
       let row = (params.tok0 + t) * n;
-      acc += (vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]) - b) * g;
+      acc += (vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]) - b) * dpre[t * m + f];
     }
   }
   for (var j = 0u; j < 4u; j++) {
@@ -209,8 +227,9 @@ fn grad_b_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
   g_b_enc[f] = select(g_b_enc[f], 0.0, first_chunk()) + acc;
 }
 
-// dL/d(x − b_dec)[t, d] = Σ_f dpre[t,f]·W_enc[d,f]: one token per workgroup row (uniform skip),
-// four columns per invocation.
+// dL/d(x − b_dec)[t, d] = Σ_f dpre[t,f]·W_enc[d,f] over the token's active list and the dead
+// features that are not active (dpre is zero elsewhere); one token per workgroup row, four
+// columns per invocation.
 @compute @workgroup_size(64)
 fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   touch();
@@ -218,17 +237,27 @@ fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
   let t = wid.y;
   let n = params.d_in;
   let m = params.d_sae;
+  let tg = params.tok0 + t;
   let c = cols4(d0) * m;
   var acc = vec4<f32>(0.0);
-  for (var f = 0u; f < m; f++) {
-    let g = dpre[t * m + f];
-    if (g != 0.0) {
-      acc += g * vec4<f32>(w_enc[c.x + f], w_enc[c.y + f], w_enc[c.z + f], w_enc[c.w + f]);
+  let count = act_cnt[t];
+  for (var i = 0u; i < count; i++) {
+    let f = act_idx[t * m + i];
+    acc += dpre[t * m + f] * vec4<f32>(w_enc[c.x + f], w_enc[c.y + f], w_enc[c.z + f], w_enc[c.w + f]);
+  }
+  if (AUX != 0u) {
+    let n_dead = scan[0];
+    for (var i = 0u; i < n_dead; i++) {
+      let f = scan[DEAD_LIST + i];
+      if (!is_active(pre[t * m + f], tg, f)) {
+        let g = dpre[t * m + f];
+        acc += g * vec4<f32>(w_enc[c.x + f], w_enc[c.y + f], w_enc[c.z + f], w_enc[c.w + f]);
+      }
     }
   }
   for (var j = 0u; j < 4u; j++) {
     if (d0 + j < n) {
-      dxc[(params.tok0 + t) * n + d0 + j] = acc[j];
+      dxc[tg * n + d0 + j] = acc[j];
     }
   }
 }

@@ -19,6 +19,8 @@
 @group(0) @binding(13) var<storage, read_write> dg: array<f32>;    // [n_batch, d_in] dL/d aux_out
 // Per token: Σe², ‖x‖², ‖x̂‖², x·x̂, Σz, count(z≠0), main loss, auxiliary loss.
 @group(0) @binding(14) var<storage, read_write> stats: array<f32>; // [n_batch, 8]
+@group(0) @binding(15) var<storage, read> act_idx: array<u32>;     // [n_chunk, d_sae] (compact)
+@group(0) @binding(16) var<storage, read> act_cnt: array<u32>;     // [n_chunk]
 
 fn touch() {
   _ = x[0];
@@ -35,11 +37,12 @@ fn touch() {
   _ = de[0];
   _ = dg[0];
   _ = stats[0];
+  _ = act_idx[0];
+  _ = act_cnt[0];
 }
 
 // Four consecutive output columns per invocation (explicit accumulators: llvmpipe spills indexed
-// arrays); one token per workgroup row, so every invocation sees the same z entry and the skip of
-// inactive features is uniform across the workgroup.
+// arrays); one token per workgroup row, walking that token's active-feature list.
 fn dec_cols(d0: u32) -> vec4<u32> {
   let last = params.d_in - 1u;
   return vec4<u32>(d0, min(d0 + 1u, last), min(d0 + 2u, last), min(d0 + 3u, last));
@@ -72,11 +75,10 @@ fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
   let tg = params.tok0 + t;
   let c = dec_cols(min(d0, params.d_in - 1u));
   var acc = vec4<f32>(b_dec[c.x], b_dec[c.y], b_dec[c.z], b_dec[c.w]);
-  for (var f = 0u; f < m; f++) {
-    let z = act(pre[t * m + f], tg, f);
-    if (z != 0.0) {
-      acc += z * w_dec4(f, c);
-    }
+  let count = act_cnt[t];
+  for (var i = 0u; i < count; i++) {
+    let f = act_idx[t * m + i];
+    acc += pre[t * m + f] * w_dec4(f, c);
   }
   store4(true, tg, d0, acc);
 }

@@ -18,6 +18,12 @@
 // [272..272 + d_sae) the dead features' indices.
 @group(0) @binding(10) var<storage, read_write> scan: array<atomic<u32>>;
 @group(0) @binding(11) var<storage, read_write> run_thr: array<f32>; // [1] BatchTopK threshold
+// Per token of the chunk: the active features in increasing order, and how many there are.
+@group(0) @binding(12) var<storage, read_write> act_idx: array<u32>; // [n_chunk, d_sae]
+@group(0) @binding(13) var<storage, read_write> act_cnt: array<u32>; // [n_chunk]
+// Per feature: the chunk's tokens where it is active, in increasing order, and how many.
+@group(0) @binding(14) var<storage, read_write> feat_idx: array<u32>; // [d_sae, chunk capacity]
+@group(0) @binding(15) var<storage, read_write> feat_cnt: array<u32>; // [d_sae]
 
 fn touch() {
   _ = x[0];
@@ -31,6 +37,10 @@ fn touch() {
   _ = aux_thr[0];
   _ = atomicLoad(&scan[0]);
   _ = run_thr[0];
+  _ = act_idx[0];
+  _ = act_cnt[0];
+  _ = feat_idx[0];
+  _ = feat_cnt[0];
 }
 
 // `encode` register tile: 4 tokens × 4 features per invocation, one variable per accumulator
@@ -259,4 +269,65 @@ fn batch_select(@builtin(local_invocation_id) lid: vec3<u32>) {
       run_thr[0] = params.momentum * run_thr[0] + (1.0 - params.momentum) * bitcast<f32>(thr);
     }
   }
+}
+
+var<workgroup> block_counts: array<u32, 64>;
+
+// The active-feature list of each token (one workgroup per token): each invocation takes a
+// contiguous block of features, so the list comes out sorted and the same on every run.
+@compute @workgroup_size(64)
+fn compact(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  touch();
+  let t = wid.x;
+  let m = params.d_sae;
+  let tg = params.tok0 + t;
+  let per = (m + 63u) / 64u;
+  let f0 = lid.x * per;
+  let f1 = min(f0 + per, m);
+  var c = 0u;
+  for (var f = f0; f < f1; f++) {
+    if (is_active(pre[t * m + f], tg, f)) {
+      c++;
+    }
+  }
+  block_counts[lid.x] = c;
+  workgroupBarrier();
+  if (lid.x == 0u) {
+    var total = 0u;
+    for (var i = 0u; i < 64u; i++) {
+      let v = block_counts[i];
+      block_counts[i] = total;
+      total += v;
+    }
+    act_cnt[t] = total;
+  }
+  workgroupBarrier();
+  var o = t * m + block_counts[lid.x];
+  for (var f = f0; f < f1; f++) {
+    if (is_active(pre[t * m + f], tg, f)) {
+      act_idx[o] = f;
+      o++;
+    }
+  }
+}
+
+// The token list of each feature (one invocation per feature, tokens in increasing order), rows
+// of n_chunk entries.
+@compute @workgroup_size(64)
+fn compact_features(@builtin(global_invocation_id) gid: vec3<u32>) {
+  touch();
+  let f = gid.x;
+  let m = params.d_sae;
+  if (f >= m) {
+    return;
+  }
+  let stride = params.n_chunk;
+  var c = 0u;
+  for (var t = 0u; t < params.n_chunk; t++) {
+    if (is_active(pre[t * m + f], params.tok0 + t, f)) {
+      feat_idx[f * stride + c] = t;
+      c++;
+    }
+  }
+  feat_cnt[f] = c;
 }

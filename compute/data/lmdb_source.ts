@@ -96,6 +96,7 @@ export class LmdbSource implements TrialSource {
     try {
       db = open<Uint8Array, Uint8Array>({
         path,
+        noSubdir: false, // a directory holding data.mdb, as py-lmdb writes it
         readOnly: true,
         encoding: "binary",
         keyEncoding: "binary",

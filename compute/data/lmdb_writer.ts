@@ -50,6 +50,9 @@ export async function writeTrialLmdb(
   const mapSize = Math.ceil((options.expectedTrials * perTrial * 1.3 + (64 << 20)) / 4096) * 4096;
   const db: RootDatabase<Uint8Array, Uint8Array> = open<Uint8Array, Uint8Array>({
     path,
+    // py-lmdb's layout: a directory holding data.mdb, even when its name has an extension
+    // (lmdb-js would otherwise treat `bcic2a.lmdb` as a single file).
+    noSubdir: false,
     compression: false,
     encoding: "binary",
     keyEncoding: "binary",

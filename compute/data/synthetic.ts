@@ -14,11 +14,10 @@
  * Every (subject, session) has its own seeded stream, so a smaller set (fewer subjects or trials)
  * is a prefix-compatible slice of the full one.
  */
-import { BCIC2A_CHANNELS, lookupPositions } from "./montage.ts";
+import { BCIC2A_CHANNELS, BCIC2A_CLASS_NAMES, lookupPositions } from "./montage.ts";
 import { Rng } from "./rng.ts";
 import type { Split, TrialMeta } from "./trials.ts";
 
-export const SYNTHETIC_CLASSES = ["left_hand", "right_hand", "feet", "tongue"] as const;
 export const SYNTHETIC_GENERATOR = "eeg-sae synthetic motor imagery v1";
 
 export interface SyntheticOptions {
@@ -173,13 +172,13 @@ export function groundTruth(options: SyntheticOptions): SyntheticGroundTruth {
     generator: SYNTHETIC_GENERATOR,
     options,
     channels: [...BCIC2A_CHANNELS],
-    classes: [...SYNTHETIC_CLASSES],
+    classes: [...BCIC2A_CLASS_NAMES],
     bands_hz: { ...BANDS },
     effect_onset_s: ONSET_S,
     effect_window_s: [ONSET_S[1], options.seconds],
     class_effects: CLASS_EFFECTS.map((effects, label) => ({
       label,
-      name: SYNTHETIC_CLASSES[label],
+      name: BCIC2A_CLASS_NAMES[label],
       effects: effects.map((e) => ({ ...e, band_hz: BANDS[e.band] })),
     })),
     spatial_spread_m: SPREAD_M,

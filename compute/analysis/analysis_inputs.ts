@@ -1,0 +1,91 @@
+/**
+ * What `features` and `probe` both open: the trials (LMDB, one split or all, preprocessed to what
+ * REVE expects), the REVE model, the trained SAE, and the runner that chains them on the GPU.
+ */
+import { getGpu } from "../gpu/mod.ts";
+import { LmdbSource } from "../data/lmdb_source.ts";
+import { preprocessTrialSet, REVE_SFREQ } from "../data/preprocess.ts";
+import { loadTrialSet, type ScalingMode, type Split, type TrialSet } from "../data/trials.ts";
+import { loadReve, type ReveModel } from "../reve/model.ts";
+import { type ActivationRunner, reveSaeRunner } from "./activation_runner.ts";
+import { type AnalysisSae, type AnalysisSaeCfg, loadAnalysisSae } from "./analysis_sae.ts";
+
+export class AnalysisInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AnalysisInputError";
+  }
+}
+
+export interface AnalysisInputOptions {
+  saeDir: string;
+  modelDir: string;
+  dbPath: string;
+  /** A split of the database's `__keys__` (or key names), or all trials. */
+  split: Split | "all";
+  scaling: ScalingMode;
+  /** Hook to read; the SAE's `hook_name` by default. */
+  hook?: string;
+  skipBad: boolean;
+}
+
+export interface AnalysisInputs {
+  set: TrialSet;
+  model: ReveModel;
+  sae: AnalysisSae;
+  saeCfg: AnalysisSaeCfg;
+  hook: string;
+  runner: ActivationRunner;
+  dispose(): void;
+}
+
+/** Opens the database, selects the split and preprocesses it (200 Hz, the chosen scaling). */
+export async function loadAnalysisTrials(
+  dbPath: string,
+  split: Split | "all",
+  scaling: ScalingMode,
+  skipBad: boolean,
+): Promise<TrialSet> {
+  const source = await LmdbSource.open(dbPath, { skipBad });
+  try {
+    const indices = split === "all"
+      ? undefined
+      : source.trials.flatMap((t, i) => (t.split === split ? [i] : []));
+    if (indices && indices.length === 0) {
+      throw new AnalysisInputError(
+        `${dbPath}: no trials in split "${split}" (splits come from __keys__ or the key names; ` +
+          `use --split all)`,
+      );
+    }
+    const raw = await loadTrialSet(source, indices);
+    return preprocessTrialSet(raw, {
+      sfreq: REVE_SFREQ,
+      bandpass: null,
+      scaling,
+      euclideanAlignment: false,
+    });
+  } finally {
+    source.close();
+  }
+}
+
+export async function loadAnalysisInputs(o: AnalysisInputOptions): Promise<AnalysisInputs> {
+  const set = await loadAnalysisTrials(o.dbPath, o.split, o.scaling, o.skipBad);
+  const gpu = await getGpu();
+  const model = await loadReve(o.modelDir, gpu);
+  const { sae, cfg } = await loadAnalysisSae(o.saeDir, gpu);
+  const hook = o.hook ?? cfg.hook_name;
+  const runner = reveSaeRunner(model, sae, set, hook);
+  return {
+    set,
+    model,
+    sae,
+    saeCfg: cfg,
+    hook,
+    runner,
+    dispose() {
+      sae.dispose();
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/** `deno task features`: load the inputs, analyse every feature, write feature_data.npz and the site JSON. */
+import { Progress } from "../cli/progress.ts";
+import type { ScalingMode, Split } from "../data/trials.ts";
+import { loadAnalysisInputs } from "./analysis_inputs.ts";
+import { analyseFeatures } from "./features.ts";
+import { writeFeatureOutputs } from "./feature_writers.ts";
+
+export interface FeaturesTaskOptions {
+  saeDir: string;
+  modelDir: string;
+  dbPath: string;
+  split: Split | "all";
+  out: string;
+  scaling: ScalingMode;
+  hook?: string;
+  batchSize: number;
+  topK: number;
+  siteTopTrials: number;
+  maxTrialFiles: number;
+  neighbours: number;
+  chunkSize: number;
+  classNames: string[];
+  skipBad: boolean;
+}
+
+export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
+  const inputs = await loadAnalysisInputs(o);
+  try {
+    const { set, runner, model, sae } = inputs;
+    const bars = new Map<string, Progress>();
+    const analysis = await analyseFeatures(runner, set, o.classNames.length, {
+      batchSize: o.batchSize,
+      topK: o.topK,
+      siteTopTrials: o.siteTopTrials,
+      maxTrialFiles: o.maxTrialFiles,
+      patchSize: model.config.patchSize,
+      patchOverlap: model.config.patchOverlap,
+      onProgress(pass, done, total) {
+        if (!bars.has(pass)) bars.set(pass, new Progress(pass, total, { unit: "batches" }));
+        const bar = bars.get(pass)!;
+        bar.tick(1);
+        if (done === total) bar.finish();
+      },
+    });
+    const alive = [];
+    for (let f = 0; f < sae.dSae; f++) if (analysis.stats.alive[f]) alive.push(f);
+    const near = sae.decoderNeighbours(alive, o.neighbours);
+    const neighbours: { id: number; cosine: number }[][] = Array.from(
+      { length: sae.dSae },
+      () => [],
+    );
+    alive.forEach((f, i) => neighbours[f] = near[i]);
+    const written = await writeFeatureOutputs(o.out, analysis, set, {
+      classNames: o.classNames,
+      siteTopTrials: o.siteTopTrials,
+      neighbours,
+      chunkSize: sae.dSae > 2048 ? o.chunkSize : 0,
+      settings: {
+        sae: o.saeDir,
+        model: o.modelDir,
+        db_path: o.dbPath,
+        split: o.split,
+        hook: inputs.hook,
+        preprocessing: set.preprocessing,
+        top_k: o.topK,
+        batch_size: o.batchSize,
+      },
+    });
+    const r = analysis.reconstruction;
+    console.log(
+      `features: ${set.n} trials, ${alive.length}/${sae.dSae} alive; MSE ${
+        r.mse.toPrecision(4)
+      }, ` +
+        `explained variance ${r.explainedVariance.toFixed(4)}, L0 ${r.l0.toFixed(2)}; ` +
+        `${written.featureFiles} feature files, ${written.trialFiles} trial pages in ${o.out}`,
+    );
+  } finally {
+    inputs.dispose();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * `deno task probe`: pool the activations of every trial (or reuse a saved pooled file), run the
+ * probe under the chosen protocol and write one JSON per input under `<out>/probe/`.
+ */
+import { join } from "node:path";
+import { Progress } from "../cli/progress.ts";
+import { writeJsonAtomic } from "../io/atomic.ts";
+import { asFloat32, f32, i32, type NdArray, str } from "../io/npy.ts";
+import { readNpz, writeNpz } from "../io/npz.ts";
+import type { ScalingMode } from "../data/trials.ts";
+import { loadAnalysisInputs } from "./analysis_inputs.ts";
+import type { ProbeFitOptions } from "./probe_fit.ts";
+import {
+  poolActivations,
+  type PooledActivations,
+  type ProbeInputName,
+  runProbes,
+} from "./probe.ts";
+import type { ProbeProtocolKind, ProbeResult } from "./report_types.ts";
+import type { TopKCriterion } from "./topk_masking.ts";
+
+export class ProbeTaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProbeTaskError";
+  }
+}
+
+export interface ProbeTaskOptions {
+  saeDir: string;
+  modelDir: string;
+  dbPath: string;
+  /** Run folder: results go to `<out>/probe/`. */
+  out: string;
+  scaling: ScalingMode;
+  hook?: string;
+  batchSize: number;
+  protocol: ProbeProtocolKind;
+  testSubject?: number;
+  inputs: ProbeInputName[];
+  fit: ProbeFitOptions;
+  kValues: (number | "all")[];
+  rankings: TopKCriterion[];
+  oracle: boolean;
+  classNames: string[];
+  /** A pooled_activations.npz from an earlier run, to skip REVE and the SAE. */
+  pooled?: string;
+  skipBad: boolean;
+}
+
+export interface PooledFile {
+  pooled: PooledActivations;
+  labels: Int32Array;
+  subjects: Int32Array;
+  settings: Record<string, string | number | boolean | null>;
+}
+
+function need(arrays: Map<string, NdArray>, path: string, name: string): NdArray {
+  const a = arrays.get(name);
+  if (!a) throw new ProbeTaskError(`${path}: no "${name}" array (not a pooled_activations.npz?)`);
+  return a;
+}
+
+export async function readPooledFile(path: string): Promise<PooledFile> {
+  const arrays = await readNpz(path);
+  const saeMean = need(arrays, path, "sae_mean");
+  const reveMean = need(arrays, path, "reve_mean");
+  const [n, dSae] = saeMean.shape;
+  const dIn = reveMean.shape[1];
+  const ints = (name: string) =>
+    Int32Array.from(need(arrays, path, name).data as ArrayLike<number>);
+  const settingsArr = need(arrays, path, "settings_json").data as string[];
+  return {
+    pooled: {
+      n,
+      dSae,
+      dIn,
+      saeMean: asFloat32(saeMean, `${path}: sae_mean`),
+      saeMax: asFloat32(need(arrays, path, "sae_max"), `${path}: sae_max`),
+      reveMean: asFloat32(reveMean, `${path}: reve_mean`),
+      reconMean: asFloat32(need(arrays, path, "recon_mean"), `${path}: recon_mean`),
+    },
+    labels: ints("labels"),
+    subjects: ints("subjects"),
+    settings: JSON.parse(settingsArr[0]),
+  };
+}
+
+async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<PooledFile> {
+  const inputs = await loadAnalysisInputs({ ...o, split: "all" });
+  try {
+    const { set, runner } = inputs;
+    const bar = new Progress("pooling", set.n, { unit: "trials" });
+    const pooled = await poolActivations(runner, set.n, o.batchSize, (done) => {
+      bar.tick(done - bar.done);
+    });
+    bar.finish();
+    const settings = {
+      sae: o.saeDir,
+      model: o.modelDir,
+      db_path: o.dbPath,
+      hook: inputs.hook,
+      scaling: set.preprocessing.scaling,
+      sfreq: set.preprocessing.sfreq,
+      source_sfreq: set.preprocessing.source_sfreq,
+      resampler: set.preprocessing.resampler,
+      pooling: "mean and max over the C·p tokens of a trial",
+    };
+    await writeNpz(join(out, "pooled_activations.npz"), {
+      sae_mean: f32(pooled.saeMean, [pooled.n, pooled.dSae]),
+      sae_max: f32(pooled.saeMax, [pooled.n, pooled.dSae]),
+      reve_mean: f32(pooled.reveMean, [pooled.n, pooled.dIn]),
+      recon_mean: f32(pooled.reconMean, [pooled.n, pooled.dIn]),
+      labels: i32(set.labels),
+      subjects: i32(set.subjects),
+      keys: str(set.keys),
+      settings_json: str([JSON.stringify(settings)], []),
+    });
+    return { pooled, labels: set.labels, subjects: set.subjects, settings };
+  } finally {
+    inputs.dispose();
+  }
+}
+
+export async function runProbeTask(o: ProbeTaskOptions): Promise<ProbeResult[]> {
+  const out = join(o.out, "probe");
+  const data = o.pooled ? await readPooledFile(o.pooled) : await pooledFromModel(o, out);
+  const results = runProbes(data.pooled, data.labels, data.subjects, {
+    protocol: o.protocol,
+    testSubject: o.testSubject,
+    inputs: o.inputs,
+    fit: o.fit,
+    kValues: o.kValues,
+    rankings: o.rankings,
+    oracle: o.oracle,
+    classNames: o.classNames,
+    settings: { ...data.settings, pooled_file: o.pooled ?? join(out, "pooled_activations.npz") },
+  });
+  for (const r of results) {
+    await writeJsonAtomic(join(out, `${r.name}.json`), r);
+    const std = r.metrics_std ? ` ± ${r.metrics_std.balanced_accuracy.toFixed(3)}` : "";
+    console.log(
+      `${r.name}: balanced accuracy ${r.metrics.balanced_accuracy.toFixed(3)}${std}, ` +
+        `kappa ${r.metrics.kappa.toFixed(3)}, ${r.converged ? "converged" : "NOT CONVERGED"}`,
+    );
+  }
+  return results;
+}

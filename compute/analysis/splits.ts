@@ -1,0 +1,93 @@
+/**
+ * Train/validation/test splits of trials by subject: leave-one-subject-out folds, all nine folds,
+ * and the CBraMod/REVE split (subjects 1–5 train, 6–7 validation, 8–9 test) under which the
+ * published linear-probe numbers were measured.
+ */
+
+export class SplitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SplitError";
+  }
+}
+
+export interface Split {
+  /** A name for results: "loso-s3", "cbramod". */
+  name: string;
+  train: Int32Array;
+  /** Trials that choose the regularisation strength; empty when it is fixed. */
+  validation: Int32Array;
+  test: Int32Array;
+  trainSubjects: number[];
+  validationSubjects: number[];
+  testSubjects: number[];
+}
+
+export const CBRAMOD_SPLIT = {
+  train: [1, 2, 3, 4, 5],
+  validation: [6, 7],
+  test: [8, 9],
+} as const;
+
+function indicesOf(subjects: ArrayLike<number>, wanted: ReadonlySet<number>): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < subjects.length; i++) if (wanted.has(subjects[i])) out.push(i);
+  return Int32Array.from(out);
+}
+
+export function distinctSubjects(subjects: ArrayLike<number>): number[] {
+  return [...new Set(Array.from(subjects))].sort((a, b) => a - b);
+}
+
+/** Train on every other subject, test on this one. */
+export function leaveOneSubjectOut(subjects: ArrayLike<number>, testSubject: number): Split {
+  const all = distinctSubjects(subjects);
+  if (!all.includes(testSubject)) {
+    throw new SplitError(`test subject ${testSubject} has no trials (subjects: ${all.join(", ")})`);
+  }
+  const trainSubjects = all.filter((s) => s !== testSubject);
+  if (trainSubjects.length === 0) {
+    throw new SplitError(`leave-one-subject-out needs at least two subjects, got ${all}`);
+  }
+  return {
+    name: `loso-s${testSubject}`,
+    train: indicesOf(subjects, new Set(trainSubjects)),
+    validation: new Int32Array(0),
+    test: indicesOf(subjects, new Set([testSubject])),
+    trainSubjects,
+    validationSubjects: [],
+    testSubjects: [testSubject],
+  };
+}
+
+/** One leave-one-subject-out fold per subject present. */
+export function allLeaveOneSubjectOut(subjects: ArrayLike<number>): Split[] {
+  return distinctSubjects(subjects).map((s) => leaveOneSubjectOut(subjects, s));
+}
+
+/** Subjects 1–5 train, 6–7 validation, 8–9 test; every group must have trials. */
+export function cbramodSplit(subjects: ArrayLike<number>): Split {
+  const split: Split = {
+    name: "cbramod",
+    train: indicesOf(subjects, new Set(CBRAMOD_SPLIT.train)),
+    validation: indicesOf(subjects, new Set(CBRAMOD_SPLIT.validation)),
+    test: indicesOf(subjects, new Set(CBRAMOD_SPLIT.test)),
+    trainSubjects: [...CBRAMOD_SPLIT.train],
+    validationSubjects: [...CBRAMOD_SPLIT.validation],
+    testSubjects: [...CBRAMOD_SPLIT.test],
+  };
+  const groups = [
+    ["train", split.train, split.trainSubjects],
+    ["validation", split.validation, split.validationSubjects],
+    ["test", split.test, split.testSubjects],
+  ] as const;
+  for (const [part, trials, wanted] of groups) {
+    if (trials.length === 0) {
+      throw new SplitError(
+        `the CBraMod split has no ${part} trials (wants subjects ${wanted.join(", ")}; ` +
+          `present: ${distinctSubjects(subjects).join(", ")})`,
+      );
+    }
+  }
+  return split;
+}

@@ -1,0 +1,82 @@
+/** `deno task features`: per-feature statistics, spectral signatures and the site JSON of a trained SAE. */
+import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
+import { bool, FlagError, list, num, optStr, str } from "./flags.ts";
+import { runCli } from "./run_cli.ts";
+import { runFeaturesTask } from "../analysis/features_task.ts";
+import type { ScalingMode, Split } from "../data/trials.ts";
+
+await runCli({
+  usage: "deno task features --sae DIR --model DIR --db_path DIR [--split test|all] " +
+    "--out runs/NAME/features\n\n" +
+    "One pass over the trials through REVE and the SAE on the GPU, accumulating every statistic\n" +
+    "there; writes feature_data.npz (feature_mean_acts, feature_sparsity, per_class_mean_acts,\n" +
+    "top_activating_trial_indices, ...) and the report site's JSON (index.json, f/ or chunks/,\n" +
+    "trials/).",
+  flags: [
+    { name: "sae", type: "string", help: "SAE folder with cfg.json and sae_weights.safetensors" },
+    { name: "model", type: "string", help: "REVE folder with config.json and model.safetensors" },
+    { name: "db_path", type: "string", help: "LMDB of trials" },
+    {
+      name: "split",
+      type: "string",
+      help: "trials to analyse",
+      choices: ["test", "val", "train", "all"],
+      default: "test",
+    },
+    { name: "out", type: "string", help: "output folder (runs/NAME/features)" },
+    {
+      name: "scaling",
+      type: "string",
+      help: "input scaling; must match what the SAE was trained on",
+      choices: ["uv_div100", "zscore_clip15", "none"],
+      default: "uv_div100",
+    },
+    { name: "hook", type: "string", help: "REVE hook to read (default: the SAE's hook_name)" },
+    { name: "batch_size", type: "int", help: "trials per GPU pass", default: 8 },
+    { name: "top_k", type: "int", help: "top trials kept per feature", default: 20 },
+    { name: "site_top_trials", type: "int", help: "top trials shown per feature page", default: 5 },
+    {
+      name: "max_trial_files",
+      type: "int",
+      help: "trial pages at most (shown top trials without a page carry their EEG inline)",
+      default: 1024,
+    },
+    { name: "neighbours", type: "int", help: "decoder neighbours per feature", default: 8 },
+    {
+      name: "chunk_size",
+      type: "int",
+      help: "features per detail file when d_sae > 2048 (one file per feature below)",
+      default: 128,
+    },
+    {
+      name: "class_names",
+      type: "list",
+      help: "class names in label order",
+      default: [...BCIC2A_CLASS_NAMES],
+    },
+    { name: "skip_bad", type: "boolean", help: "skip undecodable trials (listed)", default: false },
+  ],
+  async main({ values }) {
+    const positive = ["batch_size", "top_k", "site_top_trials", "chunk_size"];
+    for (const name of positive) {
+      if (num(values, name) < 1) throw new FlagError(`--${name} must be at least 1`);
+    }
+    await runFeaturesTask({
+      saeDir: str(values, "sae"),
+      modelDir: str(values, "model"),
+      dbPath: str(values, "db_path"),
+      split: str(values, "split") as Split | "all",
+      out: str(values, "out"),
+      scaling: str(values, "scaling") as ScalingMode,
+      hook: optStr(values, "hook"),
+      batchSize: num(values, "batch_size"),
+      topK: num(values, "top_k"),
+      siteTopTrials: num(values, "site_top_trials"),
+      maxTrialFiles: num(values, "max_trial_files"),
+      neighbours: num(values, "neighbours"),
+      chunkSize: num(values, "chunk_size"),
+      classNames: list(values, "class_names"),
+      skipBad: bool(values, "skip_bad"),
+    });
+  },
+});

@@ -1,0 +1,252 @@
+/**
+ * `deno task demo`: the whole pipeline on the embedded default (synthetic BCIC2a-shaped data and a
+ * random-weight REVE-architecture model), or on real inputs when `--model`/`--db_path` are given.
+ * Every stage writes its files into the run folder through the same code the separate tasks use:
+ * data (LMDB writer → LMDB reader) → REVE extract at block_layer −2 → SAE training → feature
+ * statistics → probe and top-K masking → the report site.
+ */
+import { join, resolve } from "node:path";
+import { getGpu } from "../gpu/mod.ts";
+import { writeSyntheticDataset } from "../data/synthetic_dataset.ts";
+import { SYNTHETIC_DEFAULTS } from "../data/synthetic.ts";
+import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
+import type { ScalingMode } from "../data/trials.ts";
+import { parseReveConfig } from "../reve/config.ts";
+import { writeRandomReveModel } from "../reve/random_model.ts";
+import { ACTIVATION_INDEX, type ActivationIndex } from "../reve/activation_shards.ts";
+import { runTraining } from "../sae/train_run.ts";
+import { runFeaturesTask } from "../analysis/features_task.ts";
+import { runProbeTask } from "../analysis/probe_task.ts";
+import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
+import { writeRunInfo } from "./run_info.ts";
+import { siteCommand } from "../../site/tools/site_command.ts";
+
+export type DemoSize = "tiny" | "small" | "full";
+
+export interface DemoOptions {
+  out: string;
+  size: DemoSize;
+  /** A REVE folder (config.json + model.safetensors); a random one is made when absent. */
+  model?: string;
+  /** An LMDB of trials; synthetic data is made when absent. */
+  dbPath?: string;
+  scaling: ScalingMode;
+  seed: number;
+  /** Build the site (the slowest stage after training). */
+  site: boolean;
+  argv: string[];
+}
+
+interface SizePreset {
+  subjects: number;
+  trialsPerClass: number;
+  /** config.json keys overriding DEMO_MODEL. */
+  model: Record<string, number>;
+  expansionFactor: number;
+  totalTrainingTokens: number;
+  trainBatchSizeTokens: number;
+}
+
+/** The demo model: REVE's architecture at a width the software adapter runs in seconds. */
+const DEMO_MODEL: Record<string, number | boolean> = {
+  embed_dim: 64,
+  depth: 4,
+  heads: 4,
+  head_dim: 16,
+  mlp_dim_ratio: 2.66,
+  use_geglu: true,
+  freqs: 4,
+  patch_size: 200,
+  patch_overlap: 20,
+  noise_ratio: 0.0025,
+};
+
+export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
+  tiny: {
+    subjects: 3,
+    trialsPerClass: 4,
+    model: { embed_dim: 32, depth: 3, heads: 2, head_dim: 16 },
+    expansionFactor: 8,
+    totalTrainingTokens: 40_000,
+    trainBatchSizeTokens: 1024,
+  },
+  small: {
+    subjects: 9,
+    trialsPerClass: 8,
+    model: {},
+    expansionFactor: 16,
+    totalTrainingTokens: 200_000,
+    trainBatchSizeTokens: 2048,
+  },
+  full: {
+    subjects: 9,
+    trialsPerClass: SYNTHETIC_DEFAULTS.trialsPerClass,
+    model: {},
+    expansionFactor: 16,
+    totalTrainingTokens: 500_000,
+    trainBatchSizeTokens: 4096,
+  },
+};
+
+export interface DemoResult {
+  out: string;
+  siteDir: string | null;
+  seconds: number;
+}
+
+function stage(n: number, total: number, what: string): void {
+  console.log(`\n[${n}/${total}] ${what}`);
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const started = performance.now();
+  const out = resolve(o.out);
+  const preset = DEMO_SIZES[o.size];
+  const gpu = await getGpu();
+  const stages = o.site ? 6 : 5;
+  const randomWeights = o.model === undefined;
+  const synthetic = o.dbPath === undefined;
+
+  stage(1, stages, synthetic ? "synthetic BCIC2a-shaped data → LMDB" : `data: ${o.dbPath}`);
+  let dbPath = o.dbPath;
+  if (!dbPath) {
+    dbPath = join(out, "data", "synthetic.lmdb");
+    const summary = await writeSyntheticDataset(dbPath, {
+      ...SYNTHETIC_DEFAULTS,
+      seed: o.seed,
+      subjects: preset.subjects,
+      trialsPerClass: preset.trialsPerClass,
+    });
+    console.log(
+      `  ${summary.trials} trials (${preset.subjects} subjects × 2 sessions × 4 classes × ` +
+        `${preset.trialsPerClass}) with planted mu/beta desynchronisation over C3/C4/Cz, ` +
+        `written to ${dbPath} in ${summary.seconds.toFixed(1)} s; ground truth in ` +
+        `${join(dbPath, "ground_truth.json")}`,
+    );
+  }
+
+  stage(
+    2,
+    stages,
+    randomWeights ? "REVE-architecture model with random weights" : `model: ${o.model}`,
+  );
+  let model = o.model;
+  if (!model) {
+    model = join(out, "model");
+    const cfg = parseReveConfig({ ...DEMO_MODEL, ...preset.model }, "demo config");
+    await writeRandomReveModel(model, cfg, o.seed);
+    console.log(
+      `  RANDOM weights (embed_dim ${cfg.embedDim}, depth ${cfg.depth}, heads ${cfg.heads}) in the ` +
+        `real HuggingFace layout at ${model}. Random weights mean the features describe what a ` +
+        `random projection of the signal keeps, not what pretrained REVE learned: pass ` +
+        `--model PATH/reve-base for the real thing.`,
+    );
+  }
+
+  stage(3, stages, "REVE activations at block_layer -2, then SAE training");
+  const flags = {
+    size: o.size,
+    scaling: o.scaling,
+    seed: o.seed,
+    model,
+    db_path: dbPath,
+    block_layer: -2,
+    hook: "resid_post",
+    expansion_factor: preset.expansionFactor,
+    total_training_tokens: preset.totalTrainingTokens,
+    train_batch_size_tokens: preset.trainBatchSizeTokens,
+  };
+  await runTraining({
+    reve: {
+      dbPath,
+      model,
+      blockLayer: -2,
+      hook: "resid_post",
+      scaling: o.scaling,
+      batchSize: 32,
+    },
+    out,
+    config: {
+      expansionFactor: preset.expansionFactor,
+      totalTrainingTokens: preset.totalTrainingTokens,
+      trainBatchSizeTokens: preset.trainBatchSizeTokens,
+      seed: o.seed,
+      logEvery: 5,
+      checkpointEvery: 50,
+    },
+    argv: ["demo", ...o.argv],
+    progress: true,
+  });
+  const index: ActivationIndex = JSON.parse(
+    await Deno.readTextFile(join(out, "activations", ACTIVATION_INDEX)),
+  );
+  await writeRunInfo({
+    out,
+    command: ["deno", "task", "demo", ...o.argv].join(" "),
+    flags,
+    adapter: gpu.adapter,
+    index,
+    data: synthetic
+      ? { kind: "synthetic", path: dbPath, dataset: "synthetic BCIC2a", seed: o.seed }
+      : { kind: "lmdb", path: dbPath, dataset: "BCIC2a", seed: null },
+    split: "all",
+    randomWeights,
+  });
+
+  const classNames = [...BCIC2A_CLASS_NAMES];
+  const saeDir = join(out, "sae");
+  stage(4, stages, "feature statistics and spectral signatures");
+  await runFeaturesTask({
+    saeDir,
+    modelDir: model,
+    dbPath,
+    split: "all",
+    out: join(out, "features"),
+    scaling: o.scaling,
+    batchSize: 16,
+    topK: 10,
+    siteTopTrials: 5,
+    maxTrialFiles: 64,
+    neighbours: 8,
+    chunkSize: 256,
+    classNames,
+    skipBad: false,
+  });
+
+  stage(5, stages, "linear probe (leave-one-subject-out) and top-K class-specific masking");
+  const results = await runProbeTask({
+    saeDir,
+    modelDir: model,
+    dbPath,
+    out,
+    scaling: o.scaling,
+    batchSize: 16,
+    protocol: "loso",
+    testSubject: preset.subjects,
+    inputs: ["sae_mean_max", "reve_mean"],
+    fit: DEFAULT_PROBE_FIT,
+    kValues: [1, 2, 5, 10, 20, 50, 100, "all"],
+    rankings: ["mean", "selectivity"],
+    oracle: false,
+    classNames,
+    skipBad: false,
+  });
+  for (const r of results) {
+    const m = r.metrics;
+    console.log(
+      `  ${r.name}: balanced accuracy ${m.balanced_accuracy.toFixed(3)} (chance 0.25), ` +
+        `kappa ${m.kappa.toFixed(3)}`,
+    );
+  }
+
+  let siteDir: string | null = null;
+  if (o.site) {
+    stage(6, stages, "report site");
+    siteDir = join(out, "site");
+    await siteCommand({ runs: [out], out: siteDir, screenshots: false });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\ndemo finished in ${seconds.toFixed(0)} s; run folder ${out}`);
+  if (siteDir) console.log(`serve the report: deno task serve --dir ${siteDir}`);
+  return { out, siteDir, seconds };
+}

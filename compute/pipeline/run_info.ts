@@ -1,0 +1,81 @@
+/**
+ * Builds `run.json` (the site's RunInfo contract, compute/analysis/report_types.ts) from what a run
+ * actually used: the activation index that extract wrote (model, hook, preprocessing, trials) and
+ * the command line. Train and the demo both write it through here.
+ */
+import { join } from "node:path";
+import { writeJsonAtomic } from "../io/atomic.ts";
+import type { AdapterReport } from "../gpu/device.ts";
+import type { ActivationIndex } from "../reve/activation_shards.ts";
+import type { DataSourceKind, RunInfo, ScalingKind } from "../analysis/report_types.ts";
+import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
+
+export interface RunInfoInputs {
+  out: string;
+  command: string;
+  flags: RunInfo["flags"];
+  adapter: AdapterReport | null;
+  index: ActivationIndex;
+  data: { kind: DataSourceKind; path: string | null; dataset: string; seed: number | null };
+  split: string;
+  /** Whether the REVE weights are random (demo, tests) rather than pretrained. */
+  randomWeights: boolean;
+  classNames?: string[];
+}
+
+export function buildRunInfo(o: RunInfoInputs): RunInfo {
+  const ix = o.index;
+  const layer = /^blocks\.(-?\d+)\./.exec(ix.hook);
+  const pre = ix.preprocessing;
+  const scaling: ScalingKind = pre.scaling === "uv_div100" ? "uv_div100" : "zscore_clip15";
+  return {
+    name: o.out.split("/").filter(Boolean).at(-1) ?? o.out,
+    created_at: new Date().toISOString(),
+    command: o.command,
+    flags: o.flags,
+    versions: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
+    adapter: o.adapter
+      ? {
+        vendor: o.adapter.vendor,
+        architecture: o.adapter.architecture,
+        device: o.adapter.description,
+        description: `${o.adapter.description}${
+          o.adapter.isFallbackAdapter ? " (software fallback adapter)" : ""
+        }`,
+      }
+      : null,
+    data: {
+      kind: o.data.kind,
+      path: o.data.path,
+      dataset: o.data.dataset,
+      subjects: [...new Set(ix.trials.subject)].sort((a, b) => a - b),
+      sessions: [...new Set(ix.trials.session)].sort(),
+      split: o.split,
+      n_trials: ix.trials.key.length,
+      channels: ix.channels,
+      class_names: o.classNames ?? [...BCIC2A_CLASS_NAMES],
+      seed: o.data.seed,
+    },
+    preprocessing: {
+      sfreq: pre.sfreq,
+      source_sfreq: pre.source_sfreq,
+      scaling,
+      window_s: [0, (ix.patches > 0 ? samplesOf(ix) : 0) / pre.sfreq],
+      n_samples: samplesOf(ix),
+    },
+    model: { path: ix.model.path, config: ix.model.config, random_weights: o.randomWeights },
+    hook_name: ix.hook,
+    block_layer: layer ? Number(layer[1]) : 0,
+  };
+}
+
+/** Samples per trial, from the patch geometry of the model config. */
+function samplesOf(ix: ActivationIndex): number {
+  const size = Number(ix.model.config.patch_size);
+  const overlap = Number(ix.model.config.patch_overlap);
+  return (ix.patches - 1) * (size - overlap) + size;
+}
+
+export function writeRunInfo(o: RunInfoInputs): Promise<void> {
+  return writeJsonAtomic(join(o.out, "run.json"), buildRunInfo(o));
+}

@@ -1,0 +1,291 @@
+/**
+ * SAE checkpoints, in the run folder's `sae/`: cfg.json (SAELens keys plus ours),
+ * sae_weights.safetensors (SAELens names; activation normalisation folded in, BatchTopK saved as
+ * JumpReLU with its running threshold) and train_state.safetensors (the unfolded parameters, Adam
+ * moments, counters, step and the activation store's position: everything an exact resume needs).
+ * Every file is written atomically; non-finite weights are refused before anything is written.
+ */
+import { join } from "node:path";
+import { writeJsonAtomic } from "../io/atomic.ts";
+import {
+  floatTensor,
+  readSafetensors,
+  type TensorToWrite,
+  writeSafetensors,
+} from "../io/safetensors.ts";
+import { PARAM_NAMES, type ParamName } from "../../kernels/sae_common.ts";
+import { dSaeOf, type SaeArchitecture, type SaeTrainConfig, validateSaeConfig } from "./config.ts";
+import { paramShape, type SaeWeights } from "./sae.ts";
+import type { ActivationSourceState } from "./activation_store.ts";
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+/** What the optimiser and bookkeeping need beyond the weights. */
+export interface TrainState {
+  /** Steps completed. */
+  step: number;
+  m: SaeWeights;
+  v: SaeWeights;
+  sinceFired: Uint32Array;
+  actCount: Float32Array;
+  /** Tokens counted into actCount since its last reset. */
+  windowTokens: number;
+  runThreshold: number;
+  /** Activations are multiplied by this before the SAE sees them (1: no normalisation). */
+  normFactor: number;
+  sourceState: ActivationSourceState;
+}
+
+const SAELENS_NAMES: Record<ParamName, string> = {
+  wEnc: "W_enc",
+  bEnc: "b_enc",
+  wDec: "W_dec",
+  bDec: "b_dec",
+  logThreshold: "log_threshold",
+};
+
+/** The architecture a checkpoint is used with at inference (BatchTopK runs as JumpReLU). */
+export function inferenceArchitecture(a: SaeArchitecture): "relu" | "topk" | "jumprelu" {
+  return a === "relu" ? "relu" : a === "topk" ? "topk" : "jumprelu";
+}
+
+const SAELENS_ARCH = { relu: "standard", topk: "topk", jumprelu: "jumprelu" } as const;
+
+export function saeDir(out: string): string {
+  return join(out, "sae");
+}
+
+function assertFinite(w: SaeWeights, what: string): void {
+  for (const n of PARAM_NAMES) {
+    const a = w[n];
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i])) {
+        throw new CheckpointError(
+          `${what}: ${SAELENS_NAMES[n]}[${i}] is ${a[i]}; refusing to write a poisoned checkpoint`,
+        );
+      }
+    }
+  }
+}
+
+/** cfg.json contents. */
+export function checkpointConfig(cfg: SaeTrainConfig, step: number, sourceDescription: string) {
+  const inf = inferenceArchitecture(cfg.architecture);
+  const p = cfg.provenance;
+  const layer = typeof p.block_layer === "number" ? p.block_layer : null;
+  return {
+    d_in: cfg.dIn,
+    d_sae: dSaeOf(cfg),
+    architecture: SAELENS_ARCH[inf],
+    activation_fn_str: inf === "topk" ? "topk" : "relu",
+    activation_fn_kwargs: inf === "topk" ? { k: cfg.k } : {},
+    ...(inf === "topk" ? { k: cfg.k } : {}),
+    hook_name: typeof p.hook_name === "string" ? p.hook_name : "activations",
+    hook_layer: layer ?? 0,
+    hook_head_index: null,
+    apply_b_dec_to_input: true,
+    normalize_activations: "none",
+    finetuning_scaling_factor: false,
+    dtype: "float32",
+    device: "cpu",
+    context_size: typeof p.context_size === "number" ? p.context_size : 0,
+    prepend_bos: false,
+    model_name: typeof p.model === "string" ? p.model : "",
+    dataset_path: sourceDescription,
+    // ours
+    model: p.model ?? null,
+    block_layer: layer,
+    expansion_factor: cfg.expansionFactor,
+    l1_coefficient: cfg.l1Coefficient,
+    training_architecture: cfg.architecture,
+    data_source: sourceDescription,
+    preprocessing: p.preprocessing ?? null,
+    normalization_folded: cfg.normalizeActivations,
+    steps: step,
+    training: cfg,
+  };
+}
+
+/** Weights as saved for inference: normalisation folded in, JumpReLU threshold materialised. */
+export function exportWeights(
+  cfg: SaeTrainConfig,
+  w: SaeWeights,
+  state: Pick<TrainState, "normFactor" | "runThreshold">,
+): Record<string, TensorToWrite> {
+  const d = cfg.dIn;
+  const m = dSaeOf(cfg);
+  const a = state.normFactor;
+  const out: Record<string, TensorToWrite> = {
+    W_enc: { shape: [d, m], data: w.wEnc.map((v) => v * a) },
+    b_enc: { shape: [m], data: w.bEnc.slice() },
+    W_dec: { shape: [m, d], data: w.wDec.map((v) => v / a) },
+    b_dec: { shape: [d], data: w.bDec.map((v) => v / a) },
+  };
+  if (cfg.architecture === "jumprelu") {
+    out.threshold = { shape: [m], data: w.logThreshold.map((v) => Math.exp(v)) };
+  } else if (cfg.architecture === "batchtopk") {
+    out.threshold = { shape: [m], data: new Float32Array(m).fill(state.runThreshold) };
+  }
+  return out;
+}
+
+export async function saveCheckpoint(
+  out: string,
+  cfg: SaeTrainConfig,
+  weights: SaeWeights,
+  state: TrainState,
+  sourceDescription: string,
+): Promise<void> {
+  assertFinite(weights, `checkpoint at step ${state.step}`);
+  const dir = saeDir(out);
+  const trainTensors: Record<string, TensorToWrite> = {
+    since_fired: { shape: [state.sinceFired.length], data: new Int32Array(state.sinceFired) },
+    act_count: { shape: [state.actCount.length], data: state.actCount },
+  };
+  for (const n of PARAM_NAMES) {
+    const shape = paramShape(n, cfg.dIn, dSaeOf(cfg));
+    trainTensors[`param.${n}`] = { shape, data: weights[n] };
+    trainTensors[`adam_m.${n}`] = { shape, data: state.m[n] };
+    trainTensors[`adam_v.${n}`] = { shape, data: state.v[n] };
+  }
+  const meta = {
+    step: String(state.step),
+    window_tokens: String(state.windowTokens),
+    run_threshold: String(state.runThreshold),
+    norm_factor: String(state.normFactor),
+    source_state: JSON.stringify(state.sourceState),
+    d_in: String(cfg.dIn),
+  };
+  // Train state first: a crash between the files leaves the newer state with older weights,
+  // which resume (reading only train_state) still continues exactly.
+  await writeSafetensors(join(dir, "train_state.safetensors"), trainTensors, meta);
+  await writeSafetensors(join(dir, "sae_weights.safetensors"), exportWeights(cfg, weights, state));
+  await writeJsonAtomic(
+    join(dir, "cfg.json"),
+    checkpointConfig(cfg, state.step, sourceDescription),
+  );
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new CheckpointError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The training config and full train state of a run folder, for --resume. */
+export async function loadTrainState(
+  out: string,
+): Promise<{ cfg: SaeTrainConfig; weights: SaeWeights; state: TrainState }> {
+  const dir = saeDir(out);
+  const json = await readJson(join(dir, "cfg.json"));
+  const cfg = json.training as SaeTrainConfig | undefined;
+  if (!cfg || typeof cfg !== "object") {
+    throw new CheckpointError(`${join(dir, "cfg.json")}: missing the "training" section`);
+  }
+  validateSaeConfig(cfg);
+  const path = join(dir, "train_state.safetensors");
+  const file = await readSafetensors(path);
+  const m = dSaeOf(cfg);
+  const pick = (prefix: string): SaeWeights => {
+    const w = {} as SaeWeights;
+    for (const n of PARAM_NAMES) {
+      w[n] = floatTensor(file, `${prefix}.${n}`, paramShape(n, cfg.dIn, m)).data as Float32Array<
+        ArrayBuffer
+      >;
+    }
+    return w;
+  };
+  const since = file.tensors.get("since_fired");
+  if (!since || !(since.data instanceof Int32Array) || since.data.length !== m) {
+    throw new CheckpointError(`${path}: 'since_fired' must be I32 [${m}]`);
+  }
+  const meta = file.metadata;
+  const num = (k: string) => {
+    const v = Number(meta[k]);
+    if (meta[k] === undefined || !Number.isFinite(v)) {
+      throw new CheckpointError(`${path}: metadata '${k}' is missing or not a number`);
+    }
+    return v;
+  };
+  return {
+    cfg,
+    weights: pick("param"),
+    state: {
+      step: num("step"),
+      m: pick("adam_m"),
+      v: pick("adam_v"),
+      sinceFired: new Uint32Array(since.data),
+      actCount: floatTensor(file, "act_count", [m]).data,
+      windowTokens: num("window_tokens"),
+      runThreshold: num("run_threshold"),
+      normFactor: num("norm_factor"),
+      sourceState: JSON.parse(meta.source_state ?? "{}"),
+    },
+  };
+}
+
+/** An SAE for inference, in the raw activation space (normalisation already folded in). */
+export interface LoadedSae {
+  dIn: number;
+  dSae: number;
+  architecture: "relu" | "topk" | "jumprelu";
+  /** TopK's k (0 otherwise). */
+  k: number;
+  wEnc: Float32Array;
+  bEnc: Float32Array;
+  wDec: Float32Array;
+  bDec: Float32Array;
+  /** JumpReLU per-feature threshold (zeros otherwise). */
+  threshold: Float32Array;
+  cfg: Record<string, unknown>;
+}
+
+/** Loads `DIR/sae` (or DIR itself when it holds cfg.json) as written by saveCheckpoint. */
+export async function loadSae(dir: string): Promise<LoadedSae> {
+  let base = dir;
+  try {
+    await Deno.stat(join(dir, "cfg.json"));
+  } catch {
+    base = saeDir(dir);
+  }
+  const cfg = await readJson(join(base, "cfg.json"));
+  const dIn = cfg.d_in;
+  const dSae = cfg.d_sae;
+  if (typeof dIn !== "number" || typeof dSae !== "number") {
+    throw new CheckpointError(`${join(base, "cfg.json")}: d_in and d_sae must be numbers`);
+  }
+  const arch = cfg.architecture === "standard" ? "relu" : cfg.architecture;
+  if (arch !== "relu" && arch !== "topk" && arch !== "jumprelu") {
+    throw new CheckpointError(
+      `${join(base, "cfg.json")}: unsupported architecture ${cfg.architecture}`,
+    );
+  }
+  const file = await readSafetensors(join(base, "sae_weights.safetensors"));
+  return {
+    dIn,
+    dSae,
+    architecture: arch,
+    k: typeof cfg.k === "number" ? cfg.k : 0,
+    wEnc: floatTensor(file, "W_enc", [dIn, dSae]).data,
+    bEnc: floatTensor(file, "b_enc", [dSae]).data,
+    wDec: floatTensor(file, "W_dec", [dSae, dIn]).data,
+    bDec: floatTensor(file, "b_dec", [dIn]).data,
+    threshold: arch === "jumprelu"
+      ? floatTensor(file, "threshold", [dSae]).data
+      : new Float32Array(dSae),
+    cfg,
+  };
+}

@@ -1,0 +1,163 @@
+/** The SAE training configuration: every hyperparameter with the seed's defaults, and checks. */
+import { SAE_ARCHITECTURES, type SaeArchitecture } from "../../kernels/sae_common.ts";
+
+export type { SaeArchitecture };
+export type LrSchedule = "constant" | "constant_with_warmup" | "cosine";
+export type MseNormalization = "token_norm" | "none";
+export type BDecInit = "median" | "mean" | "zeros";
+export type ActivationNormalization = "none" | "expected_average_only_in";
+
+export interface SaeTrainConfig {
+  architecture: SaeArchitecture;
+  dIn: number;
+  /** d_sae = expansion_factor · d_in. */
+  expansionFactor: number;
+  /** L1 coefficient (relu) or L0 coefficient (jumprelu). */
+  l1Coefficient: number;
+  l1WarmUpSteps: number;
+  mseNormalization: MseNormalization;
+  useGhostGrads: boolean;
+  deadFeatureWindow: number;
+  featureSamplingWindow: number;
+  /** TopK/BatchTopK active features per token. */
+  k: number;
+  /** AuxK: dead features per token (SAELens: d_in/2). */
+  kAux: number;
+  auxCoefficient: number;
+  /** JumpReLU. */
+  bandwidth: number;
+  initialThreshold: number;
+  /** BatchTopK running-threshold momentum. */
+  thresholdMomentum: number;
+  lr: number;
+  lrSchedule: LrSchedule;
+  lrWarmUpSteps: number;
+  lrEnd: number;
+  beta1: number;
+  beta2: number;
+  adamEps: number;
+  /** Clip gradients to this global norm (0: off). */
+  maxGradNorm: number;
+  trainBatchSizeTokens: number;
+  totalTrainingTokens: number;
+  nBatchesInBuffer: number;
+  bDecInit: BDecInit;
+  /** W_enc = W_decᵀ at init (else independent random unit columns). */
+  initEncoderAsDecoderTranspose: boolean;
+  normalizeActivations: ActivationNormalization;
+  seed: number;
+  logEvery: number;
+  checkpointEvery: number;
+  /** Tokens per encode chunk (0: as many as the storage-binding limit allows, at most 1024). */
+  chunkTokens: number;
+  /** Free-form provenance written into cfg.json (model, hook, data source, preprocessing). */
+  provenance: Record<string, string | number | boolean>;
+}
+
+export class SaeConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SaeConfigError";
+  }
+}
+
+export function defaultSaeConfig(
+  dIn: number,
+  overrides: Partial<SaeTrainConfig> = {},
+): SaeTrainConfig {
+  const cfg: SaeTrainConfig = {
+    architecture: "relu",
+    dIn,
+    expansionFactor: 16,
+    l1Coefficient: 1e-4,
+    l1WarmUpSteps: 0,
+    mseNormalization: "token_norm",
+    useGhostGrads: true,
+    deadFeatureWindow: 1000,
+    featureSamplingWindow: 2000,
+    k: 32,
+    kAux: Math.max(1, Math.floor(dIn / 2)),
+    auxCoefficient: 1 / 32,
+    bandwidth: 0.001,
+    initialThreshold: 0.001,
+    thresholdMomentum: 0.99,
+    lr: 3e-4,
+    lrSchedule: "constant",
+    lrWarmUpSteps: 0,
+    lrEnd: 0,
+    beta1: 0.9,
+    beta2: 0.999,
+    adamEps: 1e-8,
+    maxGradNorm: 0,
+    trainBatchSizeTokens: 4096,
+    totalTrainingTokens: 500000,
+    nBatchesInBuffer: 8,
+    bDecInit: "median",
+    initEncoderAsDecoderTranspose: true,
+    normalizeActivations: "none",
+    seed: 42,
+    logEvery: 10,
+    checkpointEvery: 100,
+    chunkTokens: 0,
+    provenance: {},
+    ...overrides,
+  };
+  validateSaeConfig(cfg);
+  return cfg;
+}
+
+export function dSaeOf(cfg: SaeTrainConfig): number {
+  return Math.round(cfg.expansionFactor * cfg.dIn);
+}
+
+export function totalSteps(cfg: SaeTrainConfig): number {
+  return Math.max(1, Math.floor(cfg.totalTrainingTokens / cfg.trainBatchSizeTokens));
+}
+
+export function validateSaeConfig(cfg: SaeTrainConfig): void {
+  const positiveInt = (name: keyof SaeTrainConfig) => {
+    const v = cfg[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+      throw new SaeConfigError(`${name} must be a positive integer, got ${v}`);
+    }
+  };
+  for (
+    const n of [
+      "dIn",
+      "trainBatchSizeTokens",
+      "totalTrainingTokens",
+      "nBatchesInBuffer",
+      "logEvery",
+      "checkpointEvery",
+      "k",
+      "kAux",
+      "deadFeatureWindow",
+      "featureSamplingWindow",
+    ] as const
+  ) positiveInt(n);
+  if (!SAE_ARCHITECTURES.includes(cfg.architecture)) {
+    throw new SaeConfigError(
+      `architecture must be one of ${SAE_ARCHITECTURES.join(", ")}, got ${cfg.architecture}`,
+    );
+  }
+  const dSae = dSaeOf(cfg);
+  if (!(dSae >= 1)) {
+    throw new SaeConfigError(`expansion_factor ${cfg.expansionFactor} gives d_sae ${dSae}`);
+  }
+  if ((cfg.architecture === "topk" || cfg.architecture === "batchtopk") && cfg.k > dSae) {
+    throw new SaeConfigError(`k ${cfg.k} exceeds d_sae ${dSae}`);
+  }
+  for (const n of ["lr", "bandwidth", "initialThreshold"] as const) {
+    if (!(cfg[n] > 0)) throw new SaeConfigError(`${n} must be > 0, got ${cfg[n]}`);
+  }
+  for (const n of ["l1Coefficient", "lrEnd", "maxGradNorm", "auxCoefficient"] as const) {
+    if (!(cfg[n] >= 0)) throw new SaeConfigError(`${n} must be ≥ 0, got ${cfg[n]}`);
+  }
+}
+
+/** The auxiliary loss each architecture uses. */
+export function auxModeOf(cfg: SaeTrainConfig): "none" | "ghost" | "auxk" {
+  if (cfg.architecture === "relu") return cfg.useGhostGrads ? "ghost" : "none";
+  if (cfg.architecture === "topk" || cfg.architecture === "batchtopk") return "auxk";
+  return "none";
+}

@@ -1,0 +1,100 @@
+/** SAE initialisation: random unit decoder rows, W_enc = W_decᵀ, b_enc = 0, b_dec from data. */
+import { Rng } from "../data/rng.ts";
+import type { BDecInit, SaeTrainConfig } from "./config.ts";
+import { dSaeOf } from "./config.ts";
+import type { SaeWeights } from "./sae.ts";
+
+export interface GeometricMedianOptions {
+  maxIterations?: number;
+  /** Stop when the update moves the estimate by less than this fraction of its norm. */
+  tolerance?: number;
+}
+
+/**
+ * Weiszfeld's algorithm for the geometric median of `n` points of dimension `d`: start at the
+ * mean, reweight each point by 1/max(‖p − μ‖, 1e-6), stop on relative change or the iteration cap.
+ */
+export function geometricMedian(
+  points: ArrayLike<number>,
+  n: number,
+  d: number,
+  opts: GeometricMedianOptions = {},
+): Float64Array {
+  const maxIt = opts.maxIterations ?? 100;
+  const tol = opts.tolerance ?? 1e-5;
+  let mu = mean(points, n, d);
+  for (let it = 0; it < maxIt; it++) {
+    const next = new Float64Array(d);
+    let wsum = 0;
+    for (let i = 0; i < n; i++) {
+      let dist = 0;
+      for (let j = 0; j < d; j++) dist += (points[i * d + j] - mu[j]) ** 2;
+      const w = 1 / Math.max(Math.sqrt(dist), 1e-6);
+      wsum += w;
+      for (let j = 0; j < d; j++) next[j] += w * points[i * d + j];
+    }
+    let change = 0;
+    let norm = 0;
+    for (let j = 0; j < d; j++) {
+      next[j] /= wsum;
+      change += (next[j] - mu[j]) ** 2;
+      norm += next[j] ** 2;
+    }
+    mu = next;
+    if (Math.sqrt(change) <= tol * Math.max(Math.sqrt(norm), 1e-12)) break;
+  }
+  return mu;
+}
+
+export function mean(points: ArrayLike<number>, n: number, d: number): Float64Array {
+  const mu = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mu[j] += points[i * d + j];
+  for (let j = 0; j < d; j++) mu[j] /= Math.max(n, 1);
+  return mu;
+}
+
+export function bDecFromSample(
+  how: BDecInit,
+  sample: ArrayLike<number>,
+  n: number,
+  d: number,
+): Float32Array<ArrayBuffer> {
+  if (how === "zeros") return new Float32Array(d);
+  return Float32Array.from(how === "mean" ? mean(sample, n, d) : geometricMedian(sample, n, d));
+}
+
+/** Initial weights; `sample` ([n, d_in]) sets b_dec. Deterministic for cfg.seed. */
+export function initSaeWeights(
+  cfg: SaeTrainConfig,
+  sample: ArrayLike<number>,
+  nSample: number,
+): SaeWeights {
+  const d = cfg.dIn;
+  const m = dSaeOf(cfg);
+  const rng = new Rng(cfg.seed);
+  const unitRows = () => {
+    const w = new Float32Array(m * d);
+    for (let f = 0; f < m; f++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const v = rng.normal();
+        w[f * d + j] = v;
+        s += v * v;
+      }
+      const inv = 1 / Math.sqrt(s);
+      for (let j = 0; j < d; j++) w[f * d + j] *= inv;
+    }
+    return w;
+  };
+  const wDec = unitRows();
+  const encRows = cfg.initEncoderAsDecoderTranspose ? wDec : unitRows();
+  const wEnc = new Float32Array(d * m);
+  for (let f = 0; f < m; f++) for (let j = 0; j < d; j++) wEnc[j * m + f] = encRows[f * d + j];
+  return {
+    wEnc,
+    bEnc: new Float32Array(m),
+    wDec,
+    bDec: bDecFromSample(cfg.bDecInit, sample, nSample, d),
+    logThreshold: new Float32Array(m).fill(Math.log(cfg.initialThreshold)),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * `deno task train` behind its flags: opens the activation source (a .npy file or shard folder,
+ * or REVE over a dataset through the extract path), builds the config (or takes the stored one on
+ * --resume), records the command in sae/train_command.json, trains, and prints the summary.
+ * (run.json, in the site's RunInfo schema, is written by the pipeline stage that knows the
+ * dataset; a bare activations file cannot fill it.)
+ */
+import { join } from "node:path";
+import { writeJsonAtomic } from "../io/atomic.ts";
+import { describeAdapter, getGpu } from "../gpu/mod.ts";
+import { defaultSaeConfig, type SaeTrainConfig } from "./config.ts";
+import { openActivationFiles } from "./activation_store.ts";
+import { loadTrainState } from "./checkpoint.ts";
+import { trainSae, type TrainSummary } from "./trainer.ts";
+import { extractDataset } from "../reve/extract_dataset.ts";
+import { ACTIVATION_INDEX, type ActivationIndex } from "../reve/activation_shards.ts";
+import type { ScalingMode } from "../data/trials.ts";
+
+export class TrainSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainSetupError";
+  }
+}
+
+export interface ReveExtractSpec {
+  dbPath: string;
+  /** REVE model folder (HF layout). */
+  model: string;
+  blockLayer: number;
+  /** Hook point, e.g. "resid_post" or "hook_resid_post", or a full hook name. */
+  hook: string;
+  scaling: ScalingMode;
+  /** Trials per REVE forward. */
+  batchSize: number;
+}
+
+export interface TrainRunOptions {
+  /** .npy file or folder of .npy shards [N, d_in]. */
+  activations?: string;
+  /** REVE path: extract the hook over this dataset into `<out>/activations`, then train on it. */
+  reve?: ReveExtractSpec;
+  out: string;
+  resume?: string;
+  /** Config fields given on the command line (d_in comes from the activations). */
+  config: Partial<SaeTrainConfig>;
+  /** The command line, for sae/train_command.json. */
+  argv: string[];
+  progress: boolean;
+}
+
+/** Activations through REVE by the extract path (reused when a previous run already wrote them). */
+async function extractForTraining(spec: ReveExtractSpec, out: string): Promise<string> {
+  const dir = join(out, "activations");
+  if (await extractedBefore(out)) return dir;
+  const hook = spec.hook.startsWith("blocks.") || spec.hook.includes("hook_")
+    ? spec.hook
+    : `hook_${spec.hook}`;
+  const index = await extractDataset({
+    model: spec.model,
+    source: { dbPath: spec.dbPath },
+    out: dir,
+    blockLayer: spec.blockLayer,
+    hook,
+    scaling: spec.scaling,
+    batchSize: spec.batchSize,
+    trialsPerShard: 256,
+    log: (line) => console.error(line),
+  });
+  console.log(`extracted ${index.tokens} tokens × ${index.d} of ${index.hook} into ${dir}`);
+  return dir;
+}
+
+/** `<out>/activations` when an earlier --db_path run extracted there. */
+async function extractedBefore(out: string): Promise<string | undefined> {
+  const dir = join(out, "activations");
+  try {
+    await Deno.stat(join(dir, ACTIVATION_INDEX));
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hook, model and preprocessing recorded by extract next to its shards, for cfg.json. */
+async function shardProvenance(path: string): Promise<Record<string, string | number | boolean>> {
+  let index: ActivationIndex;
+  try {
+    index = JSON.parse(await Deno.readTextFile(join(path, ACTIVATION_INDEX)));
+  } catch {
+    return {};
+  }
+  const layer = /^blocks\.(-?\d+)\./.exec(index.hook ?? "");
+  return {
+    hook_name: index.hook,
+    ...(layer ? { block_layer: Number(layer[1]) } : {}),
+    model: index.model?.path ?? "",
+    preprocessing: JSON.stringify(index.preprocessing ?? null),
+    context_size: index.tokens_per_trial ?? 0,
+  };
+}
+
+export async function runTraining(o: TrainRunOptions): Promise<TrainSummary> {
+  const out = o.resume ?? o.out;
+  let base: Partial<SaeTrainConfig> = o.config;
+  if (o.resume) base = (await loadTrainState(o.resume)).cfg;
+  const defaults = defaultSaeConfig(1);
+  const path = o.activations ?? (o.reve ? await extractForTraining(o.reve, out) : undefined) ??
+    (o.resume ? await extractedBefore(out) : undefined);
+  if (!path) {
+    throw new TrainSetupError("give --activations FILE.npy|DIR or --db_path with --model_name");
+  }
+  const source = await openActivationFiles(
+    path,
+    base.trainBatchSizeTokens ?? defaults.trainBatchSizeTokens,
+    base.nBatchesInBuffer ?? defaults.nBatchesInBuffer,
+    base.seed ?? defaults.seed,
+  );
+  const cfg = o.resume ? (base as SaeTrainConfig) : defaultSaeConfig(source.dIn, {
+    kAux: Math.max(1, Math.floor(source.dIn / 2)),
+    ...o.config,
+    provenance: { ...o.config.provenance, ...(await shardProvenance(path)) },
+    dIn: source.dIn,
+  });
+  const gpu = await getGpu();
+  console.log(
+    `${o.resume ? "resuming" : "training"} ${cfg.architecture} SAE d_in ${cfg.dIn} → d_sae ${
+      Math.round(cfg.dIn * cfg.expansionFactor)
+    } on ${source.description}; ${describeAdapter(gpu)}`,
+  );
+  if (!o.resume) {
+    await writeJsonAtomic(join(out, "sae", "train_command.json"), {
+      command: ["deno", "task", "train", ...o.argv].join(" "),
+      flags: o.config,
+      deno: Deno.version,
+      adapter: gpu.adapter,
+      data_source: source.description,
+      created_at: new Date().toISOString(),
+    });
+  }
+  const summary = await trainSae(cfg, source, {
+    out,
+    resume: Boolean(o.resume),
+    progress: o.progress,
+    gpu,
+  });
+  const l = summary.last;
+  console.log(
+    `done: ${summary.steps} steps, ${summary.tokens} tokens in ${summary.seconds.toFixed(1)} s ` +
+      `(${Math.round(summary.tokensPerSecond)} tokens/s)` +
+      (l
+        ? `; loss ${l.loss.toPrecision(4)}, L0 ${l.l0.toFixed(2)}, explained variance ${
+          l.explained_variance.toFixed(4)
+        }, dead ${(l.dead_fraction * 100).toFixed(1)}%`
+        : "") +
+      `; checkpoint in ${join(out, "sae")}`,
+  );
+  return summary;
+}

@@ -1,0 +1,298 @@
+/**
+ * The SAE training loop: one CommandBatch and one submit per step, metrics read back only on log
+ * steps, train_log.jsonl, a progress bar with ETA, atomic checkpoints every checkpoint_every steps
+ * and at the end, and an exact `--resume` (weights, Adam moments, counters and the activation
+ * store's position all come back from train_state).
+ */
+import { join } from "node:path";
+import { Progress } from "../cli/progress.ts";
+import { CommandBatch, getGpu, type Gpu, readback, upload } from "../gpu/mod.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.ts";
+import type { SaeKernelConfig } from "../../kernels/sae_common.ts";
+import { auxModeOf, dSaeOf, type SaeTrainConfig, totalSteps, validateSaeConfig } from "./config.ts";
+import type { ActivationSource } from "./activation_store.ts";
+import { initSaeWeights } from "./init.ts";
+import { SaeGpu, type SaeWeights } from "./sae.ts";
+import { learningRate, sparsityCoefficient } from "./schedule.ts";
+import { deadFraction, densityHistogram, type StepMetrics, stepMetrics } from "./metrics.ts";
+import {
+  checkpointConfig,
+  CheckpointError,
+  loadTrainState,
+  saeDir,
+  saveCheckpoint,
+  type TrainState,
+} from "./checkpoint.ts";
+
+export class NonFiniteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NonFiniteError";
+  }
+}
+
+export interface TrainOptions {
+  /** Run folder (sae/, train_log.jsonl). */
+  out: string;
+  /** Continue the run in `out` from its last checkpoint. */
+  resume?: boolean;
+  /** Stop (after checkpointing) once this many steps are done: simulates a killed run in tests. */
+  stopAfterStep?: number;
+  /** Show a progress bar with ETA on stderr. */
+  progress?: boolean;
+  /** Called with each train_log.jsonl record. */
+  onLog?: (record: TrainLogRecord) => void;
+  gpu?: Gpu;
+}
+
+export type TrainLogRecord = StepMetrics & {
+  step: number;
+  tokens: number;
+  lr: number;
+  l1_coefficient: number;
+  dead_fraction: number;
+  tokens_per_second: number;
+  feature_density: ReturnType<typeof densityHistogram>;
+};
+
+export interface TrainSummary {
+  out: string;
+  steps: number;
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+  last: TrainLogRecord | undefined;
+  weights: SaeWeights;
+}
+
+const SAMPLE_TOKENS_FOR_INIT = 4096;
+
+function checkFinite(x: Float32Array, step: number, what: string): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new NonFiniteError(
+        `${what} at step ${step} contain ${
+          x[i]
+        } (element ${i}); stopping before any checkpoint is written`,
+      );
+    }
+  }
+}
+
+function scaleInPlace(x: Float32Array, a: number): void {
+  if (a !== 1) { for (let i = 0; i < x.length; i++) x[i] *= a; }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readLogLines(path: string, upToStep: number): Promise<string[]> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return [];
+  }
+  return text.split("\n").filter((l) => l.trim() !== "" && JSON.parse(l).step <= upToStep);
+}
+
+/**
+ * Trains an SAE on `source` and writes checkpoints to `opts.out`. With `opts.resume`, the config
+ * stored in the run folder is used and the source is moved back to where the checkpoint left it.
+ */
+export async function trainSae(
+  cfgIn: SaeTrainConfig,
+  source: ActivationSource,
+  opts: TrainOptions,
+): Promise<TrainSummary> {
+  const gpu = opts.gpu ?? await getGpu();
+  const logPath = join(opts.out, "train_log.jsonl");
+  let cfg = cfgIn;
+  let weights: SaeWeights;
+  let resumed: TrainState | undefined;
+  let logLines: string[] = [];
+  if (opts.resume) {
+    const loaded = await loadTrainState(opts.out);
+    cfg = loaded.cfg;
+    if (cfg.dIn !== source.dIn) {
+      throw new CheckpointError(
+        `d_in mismatch: the checkpoint in ${
+          saeDir(opts.out)
+        } has d_in ${cfg.dIn}, the activations (${source.description}) have d_in ${source.dIn}`,
+      );
+    }
+    weights = loaded.weights;
+    resumed = loaded.state;
+    await source.setState(resumed.sourceState);
+    logLines = await readLogLines(logPath, resumed.step);
+  } else {
+    validateSaeConfig(cfg);
+    if (cfg.dIn !== source.dIn) {
+      throw new CheckpointError(
+        `config d_in ${cfg.dIn} differs from the activations' d_in ${source.dIn}`,
+      );
+    }
+    const existing = join(saeDir(opts.out), "train_state.safetensors");
+    if (await exists(existing)) {
+      throw new CheckpointError(
+        `${existing} already exists: continue that run with --resume ${opts.out}, or choose another --out`,
+      );
+    }
+    // Written first: an unwritable output folder fails here, before any training time is spent.
+    await writeJsonAtomic(
+      join(saeDir(opts.out), "cfg.json"),
+      checkpointConfig(cfg, 0, source.description),
+    );
+    await writeFileAtomic(logPath, "");
+  }
+  const total = totalSteps(cfg);
+  const n = cfg.trainBatchSizeTokens;
+  const dSae = dSaeOf(cfg);
+  let normFactor = resumed?.normFactor ?? 1;
+  if (!resumed) {
+    const nSample = Math.min(SAMPLE_TOKENS_FOR_INIT, n * cfg.nBatchesInBuffer);
+    const sample = await source.next(nSample);
+    checkFinite(sample, 0, `activations drawn for initialisation (${source.description})`);
+    if (cfg.normalizeActivations === "expected_average_only_in") {
+      let sq = 0;
+      for (const v of sample) sq += v * v;
+      normFactor = Math.sqrt(cfg.dIn / Math.max(sq / nSample, 1e-30));
+      scaleInPlace(sample, normFactor);
+    }
+    weights = initSaeWeights(cfg, sample, nSample);
+  }
+  const kcfg: SaeKernelConfig = {
+    architecture: cfg.architecture,
+    aux: auxModeOf(cfg),
+    tokenNorm: cfg.mseNormalization === "token_norm",
+    dIn: cfg.dIn,
+    dSae,
+  };
+  const sae = new SaeGpu(gpu, kcfg, n, weights!, cfg.chunkTokens);
+  let windowTokens = 0;
+  let runThreshold = 0;
+  if (resumed) {
+    sae.writeTensors(sae.m, resumed.m);
+    sae.writeTensors(sae.v, resumed.v);
+    upload(gpu, sae.bufs.sinceFired, new Uint32Array(resumed.sinceFired));
+    upload(gpu, sae.bufs.actCount, new Float32Array(resumed.actCount));
+    upload(gpu, sae.bufs.runThreshold, new Float32Array([resumed.runThreshold]));
+    windowTokens = resumed.windowTokens;
+    runThreshold = resumed.runThreshold;
+  }
+  const startStep = resumed?.step ?? 0;
+  const endStep = Math.min(total, opts.stopAfterStep ?? total);
+  const t0 = performance.now();
+  let lastLogTime = t0;
+  let lastLogStep = startStep;
+  let last: TrainLogRecord | undefined;
+  let pending = startStep < endStep ? source.next(n) : undefined;
+  let sourceState = resumed?.sourceState ?? source.getState();
+  const progress = opts.progress ? new Progress("train", total, { unit: "steps" }) : undefined;
+  progress?.tick(startStep);
+  try {
+    for (let step = startStep; step < endStep; step++) {
+      const x = await pending!;
+      sourceState = source.getState();
+      pending = step + 1 < endStep ? source.next(n) : undefined;
+      scaleInPlace(x, normFactor);
+      checkFinite(x, step, `activations (${source.description})`);
+      if (step > 0 && step % cfg.featureSamplingWindow === 0) windowTokens = 0;
+      const sparsity = sparsityCoefficient(cfg, step);
+      const lr = learningRate(cfg, step, total);
+      sae.setBatch(x);
+      const batch = new CommandBatch(gpu, `sae step ${step}`);
+      if (windowTokens === 0) batch.clear(sae.bufs.actCount);
+      sae.recordStep(batch, {
+        sparsity,
+        deadWindow: cfg.deadFeatureWindow,
+        k: cfg.k,
+        kAux: cfg.kAux,
+        bandwidth: cfg.bandwidth,
+        auxCoef: cfg.auxCoefficient,
+        momentum: cfg.thresholdMomentum,
+      }, {
+        lr,
+        beta1: cfg.beta1,
+        beta2: cfg.beta2,
+        eps: cfg.adamEps,
+        step: step + 1,
+        maxGradNorm: cfg.maxGradNorm,
+      });
+      await batch.submit();
+      windowTokens += n;
+      const done = step + 1;
+      const isLast = done === endStep;
+      if (done % cfg.logEvery === 0 || isLast) {
+        const stats = await readback(gpu, sae.bufs.stats);
+        const since = await readback(gpu, sae.bufs.sinceFired);
+        const act = await readback(gpu, sae.bufs.actCount);
+        const now = performance.now();
+        const m = stepMetrics(stats, x, n, cfg.dIn, sparsity, cfg.architecture === "jumprelu");
+        if (!Number.isFinite(m.loss)) {
+          throw new NonFiniteError(
+            `loss is ${m.loss} at step ${step}; stopping before any checkpoint is written`,
+          );
+        }
+        last = {
+          step: done,
+          tokens: done * n,
+          lr,
+          l1_coefficient: sparsity,
+          ...m,
+          dead_fraction: deadFraction(since, cfg.deadFeatureWindow),
+          tokens_per_second: ((done - lastLogStep) * n) /
+            Math.max((now - lastLogTime) / 1000, 1e-9),
+          feature_density: densityHistogram(act, windowTokens),
+        };
+        lastLogTime = now;
+        lastLogStep = done;
+        logLines.push(JSON.stringify(last));
+        await writeFileAtomic(logPath, logLines.join("\n") + "\n");
+        opts.onLog?.(last);
+      }
+      progress?.tick(
+        1,
+        last &&
+          `loss ${last.loss.toPrecision(4)} L0 ${last.l0.toFixed(1)} EV ${
+            last.explained_variance.toFixed(3)
+          } dead ${(last.dead_fraction * 100).toFixed(1)}%`,
+      );
+      if (done % cfg.checkpointEvery === 0 || isLast) {
+        const w = await sae.readTensors(sae.params);
+        runThreshold = (await readback(gpu, sae.bufs.runThreshold))[0];
+        await saveCheckpoint(opts.out, cfg, w, {
+          step: done,
+          m: await sae.readTensors(sae.m),
+          v: await sae.readTensors(sae.v),
+          sinceFired: await readback(gpu, sae.bufs.sinceFired),
+          actCount: await readback(gpu, sae.bufs.actCount),
+          windowTokens,
+          runThreshold,
+          normFactor,
+          sourceState,
+        }, source.description);
+      }
+    }
+    progress?.finish();
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      out: opts.out,
+      steps: endStep - startStep,
+      tokens: (endStep - startStep) * n,
+      seconds,
+      tokensPerSecond: ((endStep - startStep) * n) / Math.max(seconds, 1e-9),
+      last,
+      weights: await sae.readTensors(sae.params),
+    };
+  } finally {
+    await pending?.catch(() => {});
+    sae.destroy();
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The features and probe pipelines end to end on a tiny case: synthetic trials through the
+ * reve-tiny golden model and a small random ReLU SAE. The GPU statistics must equal the CPU
+ * reference on read-back activations, and every file must satisfy the site's contract.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { getGpu, readback } from "../compute/gpu/mod.ts";
+import { Rng } from "../compute/data/rng.ts";
+import { syntheticTrials } from "../compute/data/synthetic.ts";
+import { BCIC2A_CHANNELS } from "../compute/data/montage.ts";
+import { preprocessTrialSet } from "../compute/data/preprocess.ts";
+import type { TrialSet } from "../compute/data/trials.ts";
+import { loadReve } from "../compute/reve/model.ts";
+import { AnalysisSae } from "../compute/analysis/analysis_sae.ts";
+import { reveSaeRunner } from "../compute/analysis/activation_runner.ts";
+import { analyseFeatures, summariseTrialActivations } from "../compute/analysis/features.ts";
+import {
+  addBatch,
+  addReconstructionBatch,
+  emptyReconstructionTotals,
+  emptyTotals,
+  finaliseFeatureStats,
+  summariseReconstruction,
+} from "../compute/analysis/feature_stats.ts";
+import { writeFeatureOutputs } from "../compute/analysis/feature_writers.ts";
+import { poolActivations, runProbes } from "../compute/analysis/probe.ts";
+import { DEFAULT_PROBE_FIT } from "../compute/analysis/probe_fit.ts";
+import { gatherTopRef } from "../kernels/feature_stats.ts";
+import { poolTokensRef } from "../kernels/token_pool.ts";
+import {
+  shapeOf,
+  validateFeatureDetail,
+  validateFeatureIndex,
+  validateProbeResult,
+  validateTrialDetail,
+} from "../compute/analysis/report_types.ts";
+import { readNpz } from "../compute/io/npz.ts";
+
+const CLASSES = ["left_hand", "right_hand", "feet", "tongue"];
+
+/** 2 subjects × 2 sessions × 4 classes × 1 trial, 2 s at 200 Hz, scaled µV/100. */
+function tinySet(): TrialSet {
+  const trials = [
+    ...syntheticTrials({ seed: 4, subjects: 2, trialsPerClass: 1, sfreq: 200, seconds: 2 }),
+  ];
+  const samples = 400;
+  const per = BCIC2A_CHANNELS.length * samples;
+  const eeg = new Float32Array(trials.length * per);
+  trials.forEach((t, i) => eeg.set(t.eeg, i * per));
+  const raw: TrialSet = {
+    eeg,
+    n: trials.length,
+    channels: [...BCIC2A_CHANNELS],
+    samples,
+    sfreq: 200,
+    labels: Int32Array.from(trials, (t) => t.label),
+    subjects: Int32Array.from(trials, (t) => t.subject),
+    sessions: trials.map((t) => t.session),
+    keys: trials.map((t) => t.key),
+    preprocessing: {
+      source: "synthetic",
+      source_sfreq: 200,
+      sfreq: 200,
+      resampler: null,
+      bandpass: null,
+      scaling: "none",
+      euclidean_alignment: false,
+      unit: "uV",
+    },
+  };
+  return preprocessTrialSet(raw, {
+    sfreq: 200,
+    bandpass: null,
+    scaling: "uv_div100",
+    euclideanAlignment: false,
+  });
+}
+
+function randomSae(dIn: number, dSae: number, seed: number) {
+  const rng = new Rng(seed);
+  const wDec = new Float32Array(dSae * dIn);
+  for (let f = 0; f < dSae; f++) {
+    let norm = 0;
+    for (let d = 0; d < dIn; d++) norm += (wDec[f * dIn + d] = rng.normal()) ** 2;
+    for (let d = 0; d < dIn; d++) wDec[f * dIn + d] /= Math.sqrt(norm);
+  }
+  const wEnc = new Float32Array(dIn * dSae);
+  for (let d = 0; d < dIn; d++) {
+    for (let f = 0; f < dSae; f++) wEnc[d * dSae + f] = wDec[f * dIn + d];
+  }
+  const bEnc = Float32Array.from({ length: dSae }, (_, f) => (f === dSae - 1 ? -1e6 : 0.05)); // last one dead
+  const bDec = Float32Array.from({ length: dIn }, () => 0.1 * rng.normal());
+  return { dIn, dSae, wEnc, bEnc, wDec, bDec };
+}
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(
+      Math.abs(a[i] - b[i]) <= tol * Math.max(1, Math.abs(b[i])),
+      `${what}[${i}]: ${a[i]} vs ${b[i]}`,
+    );
+  }
+}
+
+Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files match the contract", async () => {
+  const gpu = await getGpu();
+  const set = tinySet();
+  const model = await loadReve("tests/golden/reve-tiny", gpu);
+  const params = randomSae(64, 24, 9);
+  const sae = new AnalysisSae(gpu, params);
+  const runner = reveSaeRunner(model, sae, set, "blocks.-2.hook_resid_post");
+  const out = await Deno.makeTempDir({ prefix: "features_test_" });
+  try {
+    assert.deepEqual([runner.channels, runner.patches, runner.tokensPerTrial], [22, 2, 44]);
+    const topK = 3;
+    const analysis = await analyseFeatures(runner, set, 4, {
+      batchSize: 5,
+      topK,
+      siteTopTrials: 2,
+      maxTrialFiles: 4,
+      patchSize: 200,
+      patchOverlap: 20,
+    });
+
+    // CPU reference from the dense activations of every trial, read back.
+    const all = Array.from({ length: set.n }, (_, i) => i);
+    const dense = await runner.run(all);
+    const z = await readback(gpu, dense.z);
+    const x = await readback(gpu, dense.x);
+    const xHat = await readback(gpu, dense.xHat);
+    dense.release();
+    const ids = Int32Array.from(all);
+    const totals = emptyTotals({ dSae: 24, nClasses: 4, tokensPerTrial: 44, topK });
+    addBatch(totals, { z, labels: set.labels, trialIds: ids });
+    const recon = emptyReconstructionTotals(64, set.n);
+    addReconstructionBatch(recon, x, xHat, z, ids, 44);
+    const ref = finaliseFeatureStats(totals, 22, set.labels);
+    const s = analysis.stats;
+    close(s.meanActs, ref.meanActs, 1e-4, "mean acts");
+    close(s.sparsity, ref.sparsity, 0, "sparsity");
+    close(s.perClassMeanActs, ref.perClassMeanActs, 1e-4, "per-class");
+    close(s.channelPatchMeans, ref.channelPatchMeans, 1e-4, "channel × patch");
+    assert.deepEqual(Array.from(s.topTrials), Array.from(ref.topTrials));
+    close(s.labelEntropyTop, ref.labelEntropyTop, 1e-6, "entropy top");
+    close(recon.perTrial, analysis.reconstructionTotals.perTrial, 1e-4, "per-trial reconstruction");
+    const cpuSummary = summariseReconstruction(recon);
+    const r = analysis.reconstruction;
+    close(
+      [r.mse, r.explainedVariance, r.cosine, r.l0],
+      [
+        cpuSummary.mse,
+        cpuSummary.explainedVariance,
+        cpuSummary.cosine,
+        cpuSummary.l0,
+      ],
+      1e-4,
+      "reconstruction summary",
+    );
+    assert.ok(r.explainedVariance !== 0, "explained variance is computed, not defaulted");
+    const gathered = new Float32Array(24 * topK * 44);
+    gatherTopRef(totals, z, ids, gathered);
+    close(analysis.topTokenActs, gathered, 1e-6, "top token activations");
+    assert.equal(s.alive[23], 0, "the feature with a huge negative bias is dead");
+    assert.ok(s.alive.reduce((a, b) => a + b, 0) >= 12, "most features fire");
+    assert.ok(analysis.reconstruction.deadFraction > 0);
+    assert.ok(analysis.trialPages.length > 0 && analysis.trialPages.length <= 4);
+    const page = analysis.trialPages[0];
+    assert.deepEqual(
+      page,
+      summariseTrialActivations(
+        page.trial,
+        z.subarray(page.trial * 44 * 24, (page.trial + 1) * 44 * 24),
+        22,
+        2,
+        24,
+      ),
+    );
+    assert.ok(analysis.spectral.every((sig, f) => (sig === null) === (s.alive[f] === 0)));
+
+    const neighbours = sae.decoderNeighbours(Array.from({ length: 24 }, (_, i) => i), 3);
+    const written = await writeFeatureOutputs(out, analysis, set, {
+      classNames: CLASSES,
+      siteTopTrials: 2,
+      neighbours,
+      chunkSize: 0,
+      settings: { test: true },
+    });
+    const index = validateFeatureIndex(
+      JSON.parse(await Deno.readTextFile(join(out, "index.json"))),
+    );
+    assert.equal(index.n_alive, written.featureFiles);
+    const shape = shapeOf(index);
+    for (const f of index.features.filter((f) => f.alive)) {
+      const detail = validateFeatureDetail(
+        JSON.parse(await Deno.readTextFile(join(out, "f", `${f.id}.json`))),
+        shape,
+      );
+      assert.equal(detail.top_trials[0].value, s.topValues[f.id * topK]);
+    }
+    for (const t of index.trial_files) {
+      validateTrialDetail(
+        JSON.parse(await Deno.readTextFile(join(out, "trials", `${t}.json`))),
+        shape,
+      );
+    }
+    const npz = await readNpz(join(out, "feature_data.npz"));
+    const want: Record<string, [string, number[]]> = {
+      feature_mean_acts: ["f4", [24]],
+      feature_sparsity: ["f4", [24]],
+      per_class_mean_acts: ["f4", [4, 24]],
+      top_activating_trial_indices: ["i8", [24, topK]],
+      channel_patch_mean_acts: ["f4", [24, 22, 2]],
+      spectral_band_ratio: ["f4", [24, 5]],
+      label_entropy_top: ["f4", [24]],
+    };
+    for (const [name, [dtype, dims]] of Object.entries(want)) {
+      const a = npz.get(name);
+      assert.ok(a, `feature_data.npz lacks ${name}`);
+      assert.equal(a.dtype, dtype, name);
+      assert.deepEqual(a.shape, dims, name);
+    }
+    close(npz.get("feature_mean_acts")!.data as Float32Array, s.meanActs, 0, "npz mean acts");
+
+    // Probe: pooling on the GPU equals pooling the read-back activations.
+    const pooled = await poolActivations(runner, set.n, 5);
+    const zPool = poolTokensRef(z, set.n, 44);
+    for (let i = 0; i < set.n; i++) {
+      close(
+        pooled.saeMean.subarray(i * 24, (i + 1) * 24),
+        zPool.subarray(i * 48, i * 48 + 24),
+        1e-5,
+        "sae mean",
+      );
+      close(
+        pooled.saeMax.subarray(i * 24, (i + 1) * 24),
+        zPool.subarray(i * 48 + 24, (i + 1) * 48),
+        0,
+        "sae max",
+      );
+    }
+    const results = runProbes(pooled, set.labels, set.subjects, {
+      protocol: "loso",
+      testSubject: 2,
+      inputs: ["sae_mean_max", "reve_mean"],
+      fit: DEFAULT_PROBE_FIT,
+      kValues: [1, "all"],
+      rankings: ["mean", "selectivity"],
+      oracle: true,
+      classNames: CLASSES,
+      settings: { test: true },
+    });
+    assert.deepEqual(results.map((r) => r.name), ["loso_s2_sae_mean_max", "loso_s2_reve_mean"]);
+    for (const r of results) validateProbeResult(JSON.parse(JSON.stringify(r)));
+    assert.deepEqual(results[0].topk.map((c) => c.ranking), ["mean", "selectivity", "oracle"]);
+    assert.equal(results[0].topk[0].points[1].n_features, 24);
+    assert.equal(
+      results[0].topk[0].points[1].balanced_accuracy,
+      results[0].metrics.balanced_accuracy,
+    );
+    assert.ok(results[1].spliced !== null && results[0].spliced === null);
+    assert.equal(results[0].folds[0].metrics.confusion.flat().reduce((a, b) => a + b, 0), 8);
+  } finally {
+    sae.dispose();
+    model.dispose();
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -1,0 +1,93 @@
+/** The run-folder contract: the fixture run passes every validator; malformed files fail with
+ * the file and field named. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { writeFixtureRun } from "../compute/analysis/fixture_run.ts";
+import {
+  featureFilePath,
+  parseTrainLog,
+  ReportSchemaError,
+  shapeOf,
+  validateFeatureChunk,
+  validateFeatureDetail,
+  validateFeatureIndex,
+  validateProbeResult,
+  validateRunInfo,
+  validateSaeCfg,
+  validateTrialDetail,
+} from "../compute/analysis/report_types.ts";
+
+const tmp = await Deno.makeTempDir({ prefix: "eeg_sae_report_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
+const readJson = async (path: string) => JSON.parse(await Deno.readTextFile(path));
+
+Deno.test("fixture run: every file passes its validator, in both feature layouts", async () => {
+  for (const chunk_size of [undefined, 8]) {
+    const dir = join(tmp, `run_${chunk_size ?? "f"}`);
+    const written = await writeFixtureRun(dir, { d_sae: 20, n_trials: 6, chunk_size });
+    const index = validateFeatureIndex(await readJson(join(dir, "features", "index.json")));
+    assert.deepEqual(index, written);
+    assert.equal(index.n_alive, index.features.filter((f) => f.alive).length);
+    assert.ok(index.n_alive < index.d_sae, "fixture has dead features");
+    const shape = shapeOf(index);
+    validateRunInfo(await readJson(join(dir, "run.json")));
+    validateSaeCfg(await readJson(join(dir, "sae", "cfg.json")));
+    assert.equal(parseTrainLog(await Deno.readTextFile(join(dir, "train_log.jsonl"))).length, 50);
+    for (const f of index.features.filter((f) => f.alive)) {
+      const path = join(dir, "features", featureFilePath(index.layout, f.id));
+      const raw = await readJson(path);
+      const detail = chunk_size === undefined
+        ? validateFeatureDetail(raw, shape, path)
+        : validateFeatureChunk(raw, shape, path).features.find((d) => d.id === f.id);
+      assert.equal(detail?.id, f.id);
+    }
+    for (const t of index.trial_files) {
+      validateTrialDetail(await readJson(join(dir, "features", "trials", `${t}.json`)), shape);
+    }
+    for await (const e of Deno.readDir(join(dir, "probe"))) {
+      validateProbeResult(await readJson(join(dir, "probe", e.name)));
+    }
+  }
+});
+
+Deno.test("validators name the file and the field that is wrong", async () => {
+  const dir = join(tmp, "run_f");
+  const index = await readJson(join(dir, "features", "index.json"));
+  const expectError = (fn: () => unknown, pattern: RegExp) =>
+    assert.throws(fn, (e: unknown) => e instanceof ReportSchemaError && pattern.test(e.message));
+
+  const badRow = structuredClone(index);
+  badRow.features[4].per_class_mean = [1, 2];
+  expectError(
+    () => validateFeatureIndex(badRow, "runs/x/features/index.json"),
+    /^runs\/x\/features\/index\.json: field "features\[4\]\.per_class_mean" must be an array of length 4/,
+  );
+  const badAlive = structuredClone(index);
+  badAlive.n_alive += 1;
+  expectError(
+    () => validateFeatureIndex(badAlive),
+    /field "n_alive" must be \d+ \(the number of alive rows\)/,
+  );
+
+  const alive = index.features.find((f: { alive: boolean }) => f.alive).id;
+  const detail = await readJson(join(dir, "features", "f", `${alive}.json`));
+  detail.channel_patch_mean[3].pop();
+  expectError(
+    () => validateFeatureDetail(detail, shapeOf(index), "f.json"),
+    /^f\.json: field "\(root\)\.channel_patch_mean\[3\]" must be an array of length 4/,
+  );
+  const run = await readJson(join(dir, "run.json"));
+  run.preprocessing.scaling = "raw";
+  expectError(
+    () => validateRunInfo(run),
+    /^run\.json: field "preprocessing\.scaling" must be one of/,
+  );
+  expectError(
+    () => parseTrainLog('{"step": 1}\nnot json\n', "log.jsonl"),
+    /^log\.jsonl:1: field "tokens" must be an integer/,
+  );
+  expectError(
+    () => parseTrainLog("\nnot json\n", "log.jsonl"),
+    /^log\.jsonl:2: field "\(row\)" must be valid JSON/,
+  );
+});

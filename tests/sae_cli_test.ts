@@ -1,0 +1,87 @@
+/**
+ * `deno task train` as a user runs it: --help lists every flag with its default, a tiny run with
+ * kebab-case flags writes the run folder, --resume continues it, and bad flags fail clearly.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { f32, writeNpy } from "../compute/io/npy.ts";
+import { Rng } from "../compute/data/rng.ts";
+
+const CLI = new URL("../compute/cli/train.ts", import.meta.url).pathname;
+
+async function train(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+Deno.test("train --help lists the seed's flags with their defaults", async () => {
+  const r = await train(["--help"]);
+  assert.equal(r.code, 0, r.err);
+  for (
+    const s of [
+      "--l1_coefficient",
+      "(default: 0.0001)",
+      "--expansion_factor",
+      "(default: 16)",
+      "--block_layer",
+      "(default: -2)",
+      "--total_training_tokens",
+      "(default: 500000)",
+      "--use_ghost_grads",
+      "--activations",
+      "--resume",
+    ]
+  ) assert.ok(r.out.includes(s), `--help lacks ${s}`);
+});
+
+Deno.test("train runs from kebab-case flags, resumes, and rejects bad flags", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sae_cli_" });
+  try {
+    const rng = new Rng(4);
+    const file = join(dir, "acts.npy");
+    await writeNpy(file, f32(Float32Array.from({ length: 400 * 8 }, () => rng.normal()), [400, 8]));
+    const out = join(dir, "run");
+    const common = [
+      "--activations",
+      file,
+      "--train-batch-size-tokens",
+      "32",
+      "--expansion-factor",
+      "2",
+    ];
+    const first = await train([
+      ...common,
+      "--out",
+      out,
+      "--total-training-tokens",
+      "64",
+      "--log-every",
+      "1",
+    ]);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /done: 2 steps/);
+    for (
+      const f of [
+        "sae/train_command.json",
+        "train_log.jsonl",
+        "sae/cfg.json",
+        "sae/sae_weights.safetensors",
+      ]
+    ) {
+      await Deno.stat(join(out, f));
+    }
+    const resumed = await train(["--resume", out, "--activations", file]);
+    assert.equal(resumed.code, 0, resumed.err);
+    assert.match(resumed.out, /resuming/);
+    const bad = await train([...common, "--out", out, "--architecture", "gated"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--architecture must be one of relu, topk, batchtopk, jumprelu/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
