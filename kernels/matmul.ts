@@ -45,14 +45,13 @@ export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): vo
 }
 
 /**
- * The default tile, measured on llvmpipe: 8 rows × 12 columns when K runs in vec4s, 8×8 for scalar
- * loads (fewer live values), shrunk for tiny M or N; workgroups of 16 invocations, 8 when there
- * are too few tiles to keep the cores busy with bigger groups.
+ * The default tile, from interleaved timings on llvmpipe: 8 rows × 16 columns (each loaded value
+ * feeds 8 or 16 FMAs, which outweighs the spilled accumulators), shrunk for small M or N;
+ * workgroups of 16 invocations, 8 when there are too few tiles to keep the cores busy.
  */
 export function heuristicMatmulTile(shape: MatmulShape): MatmulTile {
-  const vec = matmulVariant(shape) !== "scalar";
   const tm = Math.min(shape.m, 8);
-  const tn = shape.n <= 4 ? 4 : shape.n <= 8 || !vec ? 8 : 12;
+  const tn = shape.n <= 4 ? 4 : shape.n <= 8 ? 8 : shape.n <= 12 ? 12 : 16;
   const tiles = Math.ceil(shape.m / tm) * Math.ceil(shape.n / tn) * shape.batch;
   return { tm, tn, wg: tiles >= 256 ? 16 : 8 };
 }
