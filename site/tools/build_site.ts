@@ -1,0 +1,167 @@
+/**
+ * Builds the static report site from one or more run folders with Astro's programmatic `build()`.
+ * One run: the site is `out/`. Several runs: each run is `out/<run folder name>/` (its own base
+ * path, so every feature keeps a stable URL) and `out/index.html` lists them.
+ */
+import { basename, join, resolve } from "node:path";
+import { lookupPositions } from "../../compute/data/montage.ts";
+import { writeFileAtomic } from "../../compute/io/atomic.ts";
+import { validateFeatureIndex } from "../../compute/analysis/report_types.ts";
+import { POSITIONS_ENV, RUN_ENV } from "../src/lib/run_data.ts";
+import { escapeHtml } from "../src/lib/escape.ts";
+
+export class SiteBuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SiteBuildError";
+  }
+}
+
+export const SITE_ROOT = resolve(new URL("..", import.meta.url).pathname);
+export const DEFAULT_OUT = join(SITE_ROOT, "dist");
+
+export interface SiteBuildOptions {
+  /** Run folders (`runs/NAME`). */
+  runs: string[];
+  /** Output folder; default `site/dist`. */
+  out?: string;
+  /** `info` shows Astro's build log; `quiet` only shows it when the build fails. */
+  logLevel?: "info" | "quiet";
+}
+
+export interface RunBuildReport {
+  run: string;
+  /** Folder of this run's pages and its URL base path. */
+  dir: string;
+  base: string;
+  features: number;
+  alive: number;
+  pages: number;
+  bytes: number;
+  /** Bytes of the feature pages alone (`features/`), the part that grows with d_sae. */
+  feature_bytes: number;
+  seconds: number;
+}
+
+export interface SiteBuildReport {
+  out: string;
+  runs: RunBuildReport[];
+}
+
+/** Folder-safe, URL-safe name of a run. */
+export function runSlug(dir: string): string {
+  return basename(resolve(dir)).replace(/[^A-Za-z0-9._-]+/g, "-") || "run";
+}
+
+export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport> {
+  if (opts.runs.length === 0) throw new SiteBuildError("no run folder given (--run runs/NAME)");
+  const out = resolve(opts.out ?? DEFAULT_OUT);
+  const slugs = opts.runs.map(runSlug);
+  const dup = slugs.find((s, i) => slugs.indexOf(s) !== i);
+  if (dup) throw new SiteBuildError(`two runs share the folder name "${dup}"; rename one`);
+  const reports: RunBuildReport[] = [];
+  for (const [i, run] of opts.runs.entries()) {
+    const single = opts.runs.length === 1;
+    const dir = single ? out : join(out, slugs[i]);
+    const base = single ? "/" : `/${slugs[i]}/`;
+    reports.push(await buildRun(resolve(run), dir, base, opts.logLevel ?? "quiet"));
+  }
+  if (opts.runs.length > 1) {
+    const items = reports.map((r) =>
+      `<li><a href="${r.base}">${
+        escapeHtml(basename(r.run))
+      }</a> (${r.alive} alive of ${r.features} features)</li>`
+    ).join("\n");
+    await writeFileAtomic(
+      join(out, "index.html"),
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>EEG-SAE runs</title></head><body style="font:16px/1.5 system-ui,sans-serif;max-width:800px;margin:2rem auto;padding:0 1rem"><h1>EEG-SAE runs</h1><ul>${items}</ul></body></html>\n`,
+    );
+  }
+  return { out, runs: reports };
+}
+
+async function buildRun(
+  run: string,
+  outDir: string,
+  base: string,
+  logLevel: SiteBuildOptions["logLevel"],
+): Promise<RunBuildReport> {
+  const indexPath = join(run, "features", "index.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(indexPath));
+  } catch (e) {
+    throw new SiteBuildError(
+      `${indexPath}: ${(e as Error).message} (run deno task features first)`,
+    );
+  }
+  const index = validateFeatureIndex(raw, indexPath);
+  const xyz = lookupPositions(index.channels);
+  const positions = index.channels.map((_, c) => [xyz[3 * c], xyz[3 * c + 1], xyz[3 * c + 2]]);
+  const t0 = performance.now();
+  // Astro runs in its own Deno process: its working directory must be the site (it keeps build
+  // chunks under ./.astro when outDir lies elsewhere) and no state leaks between runs.
+  const astro = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "npm:astro",
+      "build",
+      "--root",
+      SITE_ROOT,
+      "--outDir",
+      outDir,
+      "--base",
+      base,
+    ],
+    cwd: SITE_ROOT,
+    env: {
+      [RUN_ENV]: run,
+      [POSITIONS_ENV]: JSON.stringify(positions),
+      ASTRO_TELEMETRY_DISABLED: "1",
+    },
+    stdout: logLevel === "info" ? "inherit" : "piped",
+    stderr: "piped",
+  });
+  const result = await astro.output();
+  if (!result.success) {
+    const text = new TextDecoder();
+    const log = (text.decode(result.stdout ?? new Uint8Array()) + text.decode(result.stderr))
+      .trim();
+    throw new SiteBuildError(
+      `astro build of ${run} failed:\n${log.split("\n").slice(-30).join("\n")}`,
+    );
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const { files, bytes } = await folderSize(outDir);
+  const featureBytes = (await folderSize(join(outDir, "features"))).bytes;
+  return {
+    run,
+    dir: outDir,
+    base,
+    features: index.d_sae,
+    alive: index.n_alive,
+    pages: files.filter((f) => f.endsWith(".html")).length,
+    bytes,
+    feature_bytes: featureBytes,
+    seconds,
+  };
+}
+
+/** Every file under `dir` (relative paths) and their total size. */
+export async function folderSize(dir: string): Promise<{ files: string[]; bytes: number }> {
+  const files: string[] = [];
+  let bytes = 0;
+  const walk = async (d: string, rel: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) await walk(p, join(rel, e.name));
+      else if (e.isFile) {
+        files.push(join(rel, e.name));
+        bytes += (await Deno.stat(p)).size;
+      }
+    }
+  };
+  await walk(dir, "");
+  return { files, bytes };
+}
