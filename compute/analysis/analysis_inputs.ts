@@ -23,7 +23,8 @@ export interface AnalysisInputOptions {
   dbPath: string;
   /** A split of the database's `__keys__` (or key names), or all trials. */
   split: Split | "all";
-  scaling: ScalingMode;
+  /** Signal scaling; by default the one recorded in the SAE's cfg.json (what it was trained on). */
+  scaling?: ScalingMode;
   /** Hook to read; the SAE's `hook_name` by default. */
   hook?: string;
   skipBad: boolean;
@@ -69,11 +70,35 @@ export async function loadAnalysisTrials(
   }
 }
 
+/** The scaling recorded in the SAE's cfg.json `preprocessing`, if any. */
+export function trainedScaling(cfg: AnalysisSaeCfg): ScalingMode | undefined {
+  if (typeof cfg.preprocessing !== "string") return undefined;
+  try {
+    const scaling = JSON.parse(cfg.preprocessing)?.scaling;
+    return ["none", "zscore_clip15", "uv_div100"].includes(scaling) ? scaling : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function loadAnalysisInputs(o: AnalysisInputOptions): Promise<AnalysisInputs> {
-  const set = await loadAnalysisTrials(o.dbPath, o.split, o.scaling, o.skipBad);
   const gpu = await getGpu();
-  const model = await loadReve(o.modelDir, gpu);
   const { sae, cfg } = await loadAnalysisSae(o.saeDir, gpu);
+  const trained = trainedScaling(cfg);
+  if (o.scaling && trained && o.scaling !== trained) {
+    sae.dispose();
+    throw new AnalysisInputError(
+      `--scaling ${o.scaling} differs from the scaling the SAE in ${o.saeDir} was trained on ` +
+        `(${trained}, from its cfg.json); leave --scaling out to use it`,
+    );
+  }
+  const set = await loadAnalysisTrials(
+    o.dbPath,
+    o.split,
+    o.scaling ?? trained ?? "zscore_clip15",
+    o.skipBad,
+  );
+  const model = await loadReve(o.modelDir, gpu);
   const hook = o.hook ?? cfg.hook_name;
   const runner = reveSaeRunner(model, sae, set, hook);
   return {

@@ -11,7 +11,8 @@ export interface FeaturesTaskOptions {
   dbPath: string;
   split: Split | "all";
   out: string;
-  scaling: ScalingMode;
+  /** Default: the scaling recorded in the SAE's cfg.json. */
+  scaling?: ScalingMode;
   hook?: string;
   batchSize: number;
   topK: number;

@@ -32,7 +32,8 @@ export interface ProbeTaskOptions {
   dbPath: string;
   /** Run folder: results go to `<out>/probe/`. */
   out: string;
-  scaling: ScalingMode;
+  /** Default: the scaling recorded in the SAE's cfg.json. */
+  scaling?: ScalingMode;
   hook?: string;
   batchSize: number;
   protocol: ProbeProtocolKind;

@@ -207,9 +207,16 @@ function decodeTensor(e: HeaderEntry, data: Uint8Array): SafetensorsTensor {
   }
 }
 
-export async function readSafetensors(path: string): Promise<SafetensorsFile> {
+/** The `__metadata__` of a file, reading only its header. */
+export async function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
   using file = await Deno.open(path, { read: true });
   const fileSize = (await file.stat()).size;
+  const headerBytes = await readHeaderBytes(file, path, fileSize);
+  return parseHeader(new TextDecoder().decode(headerBytes), path, fileSize - 8 - headerBytes.length)
+    .metadata;
+}
+
+async function readHeaderBytes(file: Deno.FsFile, path: string, fileSize: number) {
   const lengthBytes = new Uint8Array(8);
   await readFull(file, lengthBytes, path, "the 8-byte header length");
   const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
@@ -222,6 +229,13 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   }
   const headerBytes = new Uint8Array(Number(headerLength));
   await readFull(file, headerBytes, path, "the JSON header");
+  return headerBytes;
+}
+
+export async function readSafetensors(path: string): Promise<SafetensorsFile> {
+  using file = await Deno.open(path, { read: true });
+  const fileSize = (await file.stat()).size;
+  const headerBytes = await readHeaderBytes(file, path, fileSize);
   const dataLength = fileSize - 8 - headerBytes.length;
   const { metadata, entries } = parseHeader(
     new TextDecoder().decode(headerBytes),

@@ -13,12 +13,10 @@ import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { ScalingMode } from "../data/trials.ts";
 import { parseReveConfig } from "../reve/config.ts";
 import { writeRandomReveModel } from "../reve/random_model.ts";
-import { ACTIVATION_INDEX, type ActivationIndex } from "../reve/activation_shards.ts";
 import { runTraining } from "../sae/train_run.ts";
 import { runFeaturesTask } from "../analysis/features_task.ts";
 import { runProbeTask } from "../analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
-import { writeRunInfo } from "./run_info.ts";
 import { siteCommand } from "../../site/tools/site_command.ts";
 
 export type DemoSize = "tiny" | "small" | "full";
@@ -45,6 +43,9 @@ interface SizePreset {
   expansionFactor: number;
   totalTrainingTokens: number;
   trainBatchSizeTokens: number;
+  /** Higher than the seed's 3e-4 / 1e-4: the demo trains for minutes, not hours. */
+  lr: number;
+  l1Coefficient: number;
 }
 
 /** The demo model: REVE's architecture at a width the software adapter runs in seconds. */
@@ -67,24 +68,30 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     trialsPerClass: 4,
     model: { embed_dim: 32, depth: 3, heads: 2, head_dim: 16 },
     expansionFactor: 8,
-    totalTrainingTokens: 40_000,
+    totalTrainingTokens: 120_000,
     trainBatchSizeTokens: 1024,
+    lr: 5e-3,
+    l1Coefficient: 3e-3,
   },
   small: {
     subjects: 9,
     trialsPerClass: 8,
     model: {},
     expansionFactor: 16,
-    totalTrainingTokens: 200_000,
+    totalTrainingTokens: 300_000,
     trainBatchSizeTokens: 2048,
+    lr: 5e-3,
+    l1Coefficient: 3e-3,
   },
   full: {
     subjects: 9,
     trialsPerClass: SYNTHETIC_DEFAULTS.trialsPerClass,
     model: {},
     expansionFactor: 16,
-    totalTrainingTokens: 500_000,
+    totalTrainingTokens: 2_000_000,
     trainBatchSizeTokens: 4096,
+    lr: 2e-3,
+    l1Coefficient: 3e-3,
   },
 };
 
@@ -102,7 +109,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
   const out = resolve(o.out);
   const preset = DEMO_SIZES[o.size];
-  const gpu = await getGpu();
+  // Fail before writing anything when there is no adapter.
+  await getGpu();
   const stages = o.site ? 6 : 5;
   const randomWeights = o.model === undefined;
   const synthetic = o.dbPath === undefined;
@@ -144,18 +152,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   }
 
   stage(3, stages, "REVE activations at block_layer -2, then SAE training");
-  const flags = {
-    size: o.size,
-    scaling: o.scaling,
-    seed: o.seed,
-    model,
-    db_path: dbPath,
-    block_layer: -2,
-    hook: "resid_post",
-    expansion_factor: preset.expansionFactor,
-    total_training_tokens: preset.totalTrainingTokens,
-    train_batch_size_tokens: preset.trainBatchSizeTokens,
-  };
   await runTraining({
     reve: {
       dbPath,
@@ -170,29 +166,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       expansionFactor: preset.expansionFactor,
       totalTrainingTokens: preset.totalTrainingTokens,
       trainBatchSizeTokens: preset.trainBatchSizeTokens,
+      lr: preset.lr,
+      l1Coefficient: preset.l1Coefficient,
+      lrSchedule: "cosine",
+      lrWarmUpSteps: 10,
+      lrEnd: preset.lr / 10,
       seed: o.seed,
       logEvery: 5,
       checkpointEvery: 50,
     },
-    argv: ["demo", ...o.argv],
+    argv: o.argv,
+    command: ["deno", "task", "demo", ...o.argv].join(" "),
     progress: true,
   });
-  const index: ActivationIndex = JSON.parse(
-    await Deno.readTextFile(join(out, "activations", ACTIVATION_INDEX)),
-  );
-  await writeRunInfo({
-    out,
-    command: ["deno", "task", "demo", ...o.argv].join(" "),
-    flags,
-    adapter: gpu.adapter,
-    index,
-    data: synthetic
-      ? { kind: "synthetic", path: dbPath, dataset: "synthetic BCIC2a", seed: o.seed }
-      : { kind: "lmdb", path: dbPath, dataset: "BCIC2a", seed: null },
-    split: "all",
-    randomWeights,
-  });
-
   const classNames = [...BCIC2A_CLASS_NAMES];
   const saeDir = join(out, "sae");
   stage(4, stages, "feature statistics and spectral signatures");
@@ -202,7 +188,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     dbPath,
     split: "all",
     out: join(out, "features"),
-    scaling: o.scaling,
     batchSize: 16,
     topK: 10,
     siteTopTrials: 5,
@@ -219,7 +204,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     modelDir: model,
     dbPath,
     out,
-    scaling: o.scaling,
     batchSize: 16,
     protocol: "loso",
     testSubject: preset.subjects,

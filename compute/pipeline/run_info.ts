@@ -9,6 +9,8 @@ import type { AdapterReport } from "../gpu/device.ts";
 import type { ActivationIndex } from "../reve/activation_shards.ts";
 import type { DataSourceKind, RunInfo, ScalingKind } from "../analysis/report_types.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
+import { DATASET_SIDECAR, type DatasetSidecar } from "../data/lmdb_source.ts";
+import { isRandomReveModel } from "../reve/random_model.ts";
 
 export interface RunInfoInputs {
   out: string;
@@ -16,11 +18,36 @@ export interface RunInfoInputs {
   flags: RunInfo["flags"];
   adapter: AdapterReport | null;
   index: ActivationIndex;
-  data: { kind: DataSourceKind; path: string | null; dataset: string; seed: number | null };
+  data: DataSourceInfoInputs;
   split: string;
   /** Whether the REVE weights are random (demo, tests) rather than pretrained. */
   randomWeights: boolean;
   classNames?: string[];
+}
+
+export interface DataSourceInfoInputs {
+  kind: DataSourceKind;
+  path: string | null;
+  dataset: string;
+  seed: number | null;
+}
+
+/** Where the activations' trials came from, from the source the extract recorded. */
+export async function dataSourceOf(index: ActivationIndex): Promise<DataSourceInfoInputs> {
+  const [kind, ...rest] = index.preprocessing.source.split(" ");
+  const path = rest.join(" ") || null;
+  if (kind === "gdf") return { kind: "gdf", path, dataset: "BCIC2a", seed: null };
+  let sidecar: DatasetSidecar | undefined;
+  if (path) {
+    try {
+      sidecar = JSON.parse(await Deno.readTextFile(join(path, DATASET_SIDECAR)));
+    } catch {
+      sidecar = undefined;
+    }
+  }
+  return sidecar?.generator
+    ? { kind: "synthetic", path, dataset: `synthetic BCIC2a (${sidecar.generator})`, seed: null }
+    : { kind: "lmdb", path, dataset: "BCIC2a", seed: null };
 }
 
 export function buildRunInfo(o: RunInfoInputs): RunInfo {
@@ -76,6 +103,14 @@ function samplesOf(ix: ActivationIndex): number {
   return (ix.patches - 1) * (size - overlap) + size;
 }
 
-export function writeRunInfo(o: RunInfoInputs): Promise<void> {
-  return writeJsonAtomic(join(o.out, "run.json"), buildRunInfo(o));
+/** Writes `run.json` for a run trained on the activations that `index` describes. */
+export async function writeRunInfo(
+  o: Omit<RunInfoInputs, "data" | "randomWeights"> & Partial<RunInfoInputs>,
+): Promise<void> {
+  const info = buildRunInfo({
+    ...o,
+    data: o.data ?? await dataSourceOf(o.index),
+    randomWeights: o.randomWeights ?? await isRandomReveModel(o.index.model.path),
+  });
+  await writeJsonAtomic(join(o.out, "run.json"), info);
 }

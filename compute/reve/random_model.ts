@@ -5,7 +5,7 @@
  */
 import { Rng } from "../data/rng.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
-import { writeSafetensors } from "../io/safetensors.ts";
+import { readSafetensorsMetadata, writeSafetensors } from "../io/safetensors.ts";
 import type { ReveConfig } from "./config.ts";
 import { toConfigJson } from "./config.ts";
 import { expectedWeightShapes, type HostTensor } from "./weights.ts";
@@ -33,6 +33,15 @@ export function randomReveWeights(cfg: ReveConfig, seed: number): Map<string, Ho
   return out;
 }
 
+/** `__metadata__.source` of the weights this module writes, so later stages can say they are random. */
+export const RANDOM_MODEL_SOURCE = "eeg-sae random REVE";
+
+/** Whether a model folder holds weights written by `writeRandomReveModel` (not pretrained ones). */
+export async function isRandomReveModel(dir: string): Promise<boolean> {
+  const meta = await readSafetensorsMetadata(`${dir}/model.safetensors`);
+  return (meta.source ?? "").startsWith(RANDOM_MODEL_SOURCE);
+}
+
 /** Writes `dir/config.json` and `dir/model.safetensors` for a random model; returns the weights. */
 export async function writeRandomReveModel(
   dir: string,
@@ -43,7 +52,7 @@ export async function writeRandomReveModel(
   await writeJsonAtomic(`${dir}/config.json`, { ...toConfigJson(cfg), model_type: "reve" });
   await writeSafetensors(`${dir}/model.safetensors`, Object.fromEntries(weights), {
     format: "pt",
-    source: `eeg-sae random REVE, seed ${seed}`,
+    source: `${RANDOM_MODEL_SOURCE}, seed ${seed}`,
   });
   return weights;
 }

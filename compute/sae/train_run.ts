@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
+import { writeRunInfo } from "../pipeline/run_info.ts";
 import { describeAdapter, getGpu } from "../gpu/mod.ts";
 import { defaultSaeConfig, type SaeTrainConfig } from "./config.ts";
 import { openActivationFiles } from "./activation_store.ts";
@@ -46,6 +47,8 @@ export interface TrainRunOptions {
   config: Partial<SaeTrainConfig>;
   /** The command line, for sae/train_command.json. */
   argv: string[];
+  /** The command recorded in run.json and train_command.json (default: `deno task train` + argv). */
+  command?: string;
   progress: boolean;
 }
 
@@ -82,14 +85,30 @@ async function extractedBefore(out: string): Promise<string | undefined> {
   }
 }
 
+/** The index extract wrote beside its shards, if `path` is such a folder. */
+async function activationIndexOf(path: string): Promise<ActivationIndex | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(path, ACTIVATION_INDEX)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Config fields as run.json flags (snake_case keys, scalar values). */
+function runFlags(cfg: Partial<SaeTrainConfig>): Record<string, string | number | boolean> {
+  const flags: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(cfg)) {
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+      flags[k.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase())] = v;
+    }
+  }
+  return flags;
+}
+
 /** Hook, model and preprocessing recorded by extract next to its shards, for cfg.json. */
 async function shardProvenance(path: string): Promise<Record<string, string | number | boolean>> {
-  let index: ActivationIndex;
-  try {
-    index = JSON.parse(await Deno.readTextFile(join(path, ACTIVATION_INDEX)));
-  } catch {
-    return {};
-  }
+  const index = await activationIndexOf(path);
+  if (!index) return {};
   const layer = /^blocks\.(-?\d+)\./.exec(index.hook ?? "");
   return {
     hook_name: index.hook,
@@ -128,9 +147,21 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainSummary> {
       Math.round(cfg.dIn * cfg.expansionFactor)
     } on ${source.description}; ${describeAdapter(gpu)}`,
   );
+  const index = await activationIndexOf(path);
+  if (!o.resume && index) {
+    // A run on REVE activations gets the run.json the report site reads.
+    await writeRunInfo({
+      out,
+      command: o.command ?? ["deno", "task", "train", ...o.argv].join(" "),
+      flags: runFlags(o.config),
+      adapter: gpu.adapter,
+      index,
+      split: "all",
+    });
+  }
   if (!o.resume) {
     await writeJsonAtomic(join(out, "sae", "train_command.json"), {
-      command: ["deno", "task", "train", ...o.argv].join(" "),
+      command: o.command ?? ["deno", "task", "train", ...o.argv].join(" "),
       flags: o.config,
       deno: Deno.version,
       adapter: gpu.adapter,
