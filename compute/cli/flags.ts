@@ -47,11 +47,19 @@ export function parseFlags(args: string[], specs: readonly FlagSpec[]): ParsedFl
   const boolNames = new Set(
     specs.filter((s) => s.type === "boolean").flatMap((s) => [s.name, kebab(s.name)]),
   );
+  const valueNames = new Set(
+    specs.filter((s) => s.type !== "boolean").flatMap((s) => [s.name, kebab(s.name)]),
+  );
   const normalised: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    normalised.push(a);
     const name = a.startsWith("--") && !a.includes("=") ? a.slice(2) : "";
+    // `--block_layer -2` (the seed's spelling): a negative number is the value, not a flag.
+    if (valueNames.has(name) && /^-\d|^-\.\d/.test(args[i + 1] ?? "")) {
+      normalised.push(`${a}=${args[++i]}`);
+      continue;
+    }
+    normalised.push(a);
     if (boolNames.has(name)) {
       const next = args[i + 1];
       if (next === undefined || !/^(true|false|1|0|yes|no)$/i.test(next)) normalised.push("true");
