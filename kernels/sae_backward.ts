@@ -5,6 +5,7 @@
  */
 import type { CommandBatch } from "../compute/gpu/mod.ts";
 import {
+  rowCellWorkgroups,
   type SaeDispatchParams,
   saeHeader,
   type SaeKernelConfig,
@@ -30,17 +31,16 @@ function workgroupsFor(
 ): [number, number] {
   const f64 = Math.ceil(cfg.dSae / 64);
   const d64 = Math.ceil(cfg.dIn / 64);
-  // grad_w_dec and grad_x: four columns per invocation; grad_w_enc: four d_in rows per invocation.
-  const d256 = Math.ceil(cfg.dIn / 256);
+  // grad_w_enc: four d_in rows per invocation.
   switch (e) {
     case "grad_pre":
-      return [f64, nChunk];
+      return [nChunk, 1];
     case "grad_w_dec":
-      return [d256, cfg.dSae];
+      return rowCellWorkgroups(cfg.dIn, cfg.dSae);
     case "grad_w_enc":
       return [f64, Math.ceil(cfg.dIn / 4)];
     case "grad_x":
-      return [d256, nChunk];
+      return rowCellWorkgroups(cfg.dIn, nChunk);
     case "grad_b_enc":
     case "grad_log_thr":
       return [f64, 1];

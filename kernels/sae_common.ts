@@ -79,6 +79,13 @@ export function saeParamsUniform(
   return batch.uniform(buf);
 }
 
+/** Workgroup grid of a kernel over (row, 4 columns of d_in) cells (row_cell in sae_common.wgsl). */
+export function rowCellWorkgroups(dIn: number, rows: number): [number, number] {
+  const cpr = Math.ceil(dIn / 4);
+  if (cpr >= 64) return [Math.ceil(dIn / 256), rows];
+  return [1, Math.ceil(rows / Math.floor(64 / cpr))];
+}
+
 /** Learned parameters (SAELens names and shapes; logThreshold only matters for jumprelu). */
 export interface SaeParamTensors {
   wEnc: Tensor<"f32">; // [d_in, d_sae]

@@ -5,6 +5,7 @@
  */
 import type { CommandBatch } from "../compute/gpu/mod.ts";
 import {
+  rowCellWorkgroups,
   type SaeDispatchParams,
   saeHeader,
   type SaeKernelConfig,
@@ -49,7 +50,7 @@ export function decodeKernel(
       bufs.actIdx,
       bufs.actCnt,
     ],
-    workgroups: perToken ? [p.nChunk] : [Math.ceil(cfg.dIn / 256), p.nChunk],
+    workgroups: perToken ? [p.nChunk] : rowCellWorkgroups(cfg.dIn, p.nChunk),
     label:
       `sae_decode.${entryPoint} chunk ${chunk} [${p.nChunk},${cfg.dSae}]x[${cfg.dSae},${cfg.dIn}]`,
   });

@@ -110,39 +110,58 @@ fn row4(buf_is_de: bool, row: u32, c: vec4<u32>) -> vec4<f32> {
 }
 
 // dL/dpre[t, f]: the main path through active entries (plus the L1 term for relu) and the
-// auxiliary path through dead features.
+// auxiliary path through dead features. One workgroup per token walks the token's active list and
+// the dead list (lanes busy with real dot products, not masked by inactive neighbours) after
+// zeroing the row.
 @compute @workgroup_size(64)
-fn grad_pre(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn grad_pre(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   touch();
-  let f = gid.x;
-  let t = wid.y;
+  let t = wid.x;
   let m = params.d_sae;
-  if (f >= m) {
-    return;
-  }
   let tg = params.tok0 + t;
-  let v = pre[t * m + f];
-  var g = 0.0;
-  if (is_active(v, tg, f)) {
-    g = de_dot(tg, f);
+  for (var f = lid.x; f < m; f += 64u) {
+    dpre[t * m + f] = 0.0;
+  }
+  storageBarrier();
+  let count = act_cnt[t];
+  for (var i = lid.x; i < count; i += 64u) {
+    let f = act_idx[t * m + i];
+    let v = pre[t * m + f];
+    var g = de_dot(tg, f);
     if (ARCH == 0u) {
       g += params.sparsity / f32(params.n_batch);
     }
+    let a = aux_deriv(v, tg, f);
+    if (a != 0.0) {
+      g += a * dg_dot(tg, f);
+    }
+    dpre[t * m + f] = g;
   }
-  let a = aux_deriv(v, tg, f);
-  if (a != 0.0) {
-    g += a * dg_dot(tg, f);
+  if (AUX != 0u) {
+    let n_dead = scan[0];
+    for (var i = lid.x; i < n_dead; i += 64u) {
+      let f = scan[DEAD_LIST + i];
+      let v = pre[t * m + f];
+      let a = aux_deriv(v, tg, f);
+      if (!is_active(v, tg, f) && a != 0.0) {
+        dpre[t * m + f] = a * dg_dot(tg, f);
+      }
+    }
   }
-  dpre[t * m + f] = g;
 }
 
 // dL/dW_dec[f, d] = Σ_t z[t,f]·de[t,d] over f's token list, + aux[t,f]·dg[t,d] for a dead f; also
-// counts the tokens where f fired. One feature per workgroup row, four columns per invocation.
+// counts the tokens where f fired. One feature per row cell (row_cell), four columns per invocation.
 @compute @workgroup_size(64)
-fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
   touch();
-  let d0 = gid.x * 4u;
-  let f = wid.y;
+  let cell = row_cell(gid.x, wid.y, lid.x);
+  let d0 = cell.x;
+  let f = cell.y;
+  if (f >= params.d_sae) {
+    return;
+  }
   let n = params.d_in;
   let m = params.d_sae;
   let c = cols4(d0);
@@ -167,7 +186,7 @@ fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
       g_w_dec[o] = select(g_w_dec[o], 0.0, first_chunk()) + acc[j];
     }
   }
-  if (gid.x == 0u) {
+  if (d0 == 0u) {
     fired[f] = select(fired[f], 0u, first_chunk()) + count;
   }
 }
@@ -228,13 +247,18 @@ fn grad_b_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // dL/d(x − b_dec)[t, d] = Σ_f dpre[t,f]·W_enc[d,f] over the token's active list and the dead
-// features that are not active (dpre is zero elsewhere); one token per workgroup row, four
+// features that are not active (dpre is zero elsewhere); one token per row cell (row_cell), four
 // columns per invocation.
 @compute @workgroup_size(64)
-fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(local_invocation_id) lid: vec3<u32>) {
   touch();
-  let d0 = gid.x * 4u;
-  let t = wid.y;
+  let cell = row_cell(gid.x, wid.y, lid.x);
+  let d0 = cell.x;
+  let t = cell.y;
+  if (t >= params.n_chunk) {
+    return;
+  }
   let n = params.d_in;
   let m = params.d_sae;
   let tg = params.tok0 + t;

@@ -80,3 +80,19 @@ fn aux_deriv(v: f32, t: u32, f: u32) -> f32 {
   }
   return select(0.0, 1.0, order_key(v) >= aux_thr[t]);
 }
+
+// Kernels over (row, 4 consecutive d_in columns) cells with 64-invocation workgroups: the first
+// column and the row of this invocation, or row 0xFFFFFFFF for a spare lane. When a row has fewer
+// than 64 column groups, several rows share a workgroup so lanes are not left idle
+// (kernels/sae_common.ts rowCellWorkgroups sizes the grid).
+fn row_cell(gid_x: u32, wid_y: u32, lid: u32) -> vec2<u32> {
+  let cpr = (params.d_in + 3u) / 4u;
+  if (cpr >= 64u) {
+    return vec2<u32>(gid_x * 4u, wid_y);
+  }
+  let r = 64u / cpr;
+  if (lid >= r * cpr) {
+    return vec2<u32>(0u, 0xFFFFFFFFu);
+  }
+  return vec2<u32>((lid % cpr) * 4u, wid_y * r + lid / cpr);
+}

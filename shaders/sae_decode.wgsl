@@ -42,7 +42,7 @@ fn touch() {
 }
 
 // Four consecutive output columns per invocation (explicit accumulators: llvmpipe spills indexed
-// arrays); one token per workgroup row, walking that token's active-feature list.
+// arrays); one token per row cell (row_cell), walking that token's active-feature list.
 fn dec_cols(d0: u32) -> vec4<u32> {
   let last = params.d_in - 1u;
   return vec4<u32>(d0, min(d0 + 1u, last), min(d0 + 2u, last), min(d0 + 3u, last));
@@ -67,10 +67,15 @@ fn store4(buf_is_xhat: bool, tg: u32, d0: u32, v: vec4<f32>) {
 }
 
 @compute @workgroup_size(64)
-fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(local_invocation_id) lid: vec3<u32>) {
   touch();
-  let d0 = gid.x * 4u;
-  let t = wid.y;
+  let cell = row_cell(gid.x, wid.y, lid.x);
+  let d0 = cell.x;
+  let t = cell.y;
+  if (t >= params.n_chunk) {
+    return;
+  }
   let m = params.d_sae;
   let tg = params.tok0 + t;
   let c = dec_cols(min(d0, params.d_in - 1u));
@@ -85,10 +90,15 @@ fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
 
 // Loops over the dead-feature list only (scan[DEAD_LIST..]).
 @compute @workgroup_size(64)
-fn aux_decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn aux_decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
   touch();
-  let d0 = gid.x * 4u;
-  let t = wid.y;
+  let cell = row_cell(gid.x, wid.y, lid.x);
+  let d0 = cell.x;
+  let t = cell.y;
+  if (t >= params.n_chunk) {
+    return;
+  }
   let m = params.d_sae;
   let tg = params.tok0 + t;
   let c = dec_cols(min(d0, params.d_in - 1u));

@@ -172,10 +172,19 @@ fn select_topk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   }
 }
 
+var<workgroup> sh_dead: u32;
+
+// With at most k_aux dead features every one is selected: threshold key 0, no radix select.
 @compute @workgroup_size(256)
 fn select_auxk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   touch();
-  let thr = token_threshold(wid.x, lid.x, params.k_aux, true);
+  if (lid.x == 0u) {
+    sh_dead = atomicLoad(&scan[0]);
+  }
+  var thr = 0u;
+  if (workgroupUniformLoad(&sh_dead) > params.k_aux) {
+    thr = token_threshold(wid.x, lid.x, params.k_aux, true);
+  }
   if (lid.x == 0u) {
     aux_thr[params.tok0 + wid.x] = thr;
   }

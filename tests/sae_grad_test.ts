@@ -15,6 +15,7 @@ import {
 } from "../kernels/sae_common.ts";
 import { type RefInput, type RefParams, saeLossRef } from "../kernels/sae_backward.ts";
 import { SaeGpu, type SaeWeights } from "../compute/sae/sae.ts";
+import { supportsDensePath } from "../kernels/sae_dense.ts";
 
 const D = 10; // not a multiple of 4: exercises the clamped column tiles
 const F = 22;
@@ -90,57 +91,66 @@ for (const [arch, aux, tokenNorm] of CASES) {
     }
   });
 
-  Deno.test(`GPU gradients match the CPU reference: ${arch} aux=${aux} token_norm=${tokenNorm}`, async () => {
-    const gpu = await getGpu();
-    const { cfg, params, x, dead, inp } = makeCase(arch, aux, 11, tokenNorm);
-    const ref = saeLossRef(inp);
-    const sae = new SaeGpu(gpu, cfg, N, params, 4);
-    assert.deepEqual(sae.chunkSizes, [4, 4, 3]);
-    sae.setBatch(x);
-    upload(gpu, sae.bufs.sinceFired, Uint32Array.from(dead, (d) => d ? DEAD_WINDOW + 1 : 0));
-    const batch = new CommandBatch(gpu, "sae grad test");
-    sae.recordForwardBackward(batch, {
-      sparsity: inp.sparsity,
-      deadWindow: DEAD_WINDOW,
-      k: inp.k,
-      kAux: inp.kAux,
-      bandwidth: inp.bandwidth,
-      auxCoef: inp.auxCoef,
-      momentum: 0.9,
+  const paths = [
+    ...(supportsDensePath(arch) ? ["dense (matmul)"] : []),
+    ...(supportsDensePath(arch) && aux === "ghost" ? ["dense with ghost matmuls"] : []),
+    "list",
+  ];
+  for (const path of paths) {
+    Deno.test(`GPU gradients match the CPU reference: ${arch} aux=${aux} token_norm=${tokenNorm} ${path} path`, async () => {
+      const gpu = await getGpu();
+      const { cfg, params, x, dead, inp } = makeCase(arch, aux, 11, tokenNorm);
+      const ref = saeLossRef(inp);
+      const sae = new SaeGpu(gpu, cfg, N, params, 4);
+      assert.deepEqual(sae.chunkSizes, [4, 4, 3]);
+      sae.setBatch(x);
+      upload(gpu, sae.bufs.sinceFired, Uint32Array.from(dead, (d) => d ? DEAD_WINDOW + 1 : 0));
+      const batch = new CommandBatch(gpu, "sae grad test");
+      sae.recordForwardBackward(batch, {
+        sparsity: inp.sparsity,
+        deadWindow: DEAD_WINDOW,
+        k: inp.k,
+        kAux: inp.kAux,
+        bandwidth: inp.bandwidth,
+        auxCoef: inp.auxCoef,
+        momentum: 0.9,
+        dense: path !== "list",
+        ghostMatmul: path === "dense with ghost matmuls",
+      });
+      await batch.submit();
+      const grads = await sae.readTensors(sae.bufs.grads);
+      for (const name of PARAM_NAMES) {
+        if (name === "logThreshold" && arch !== "jumprelu") continue;
+        const want = ref.grads[name];
+        const scale = maxAbs(want);
+        if (name === "logThreshold") {
+          assert(scale > 0, "some pre-activation lies in the kernel window");
+        }
+        for (let i = 0; i < want.length; i++) {
+          const err = Math.abs(grads[name][i] - want[i]);
+          assert(
+            err <= 1e-4 * scale + 1e-6,
+            `${name}[${i}]: gpu ${grads[name][i]} vs ref ${want[i]}`,
+          );
+        }
+      }
+      const xhat = await readback(gpu, sae.bufs.xhat);
+      for (let i = 0; i < xhat.length; i++) {
+        assert(Math.abs(xhat[i] - ref.xhat[i]) < 1e-4, `xhat[${i}] ${xhat[i]} vs ${ref.xhat[i]}`);
+      }
+      const stats = await readback(gpu, sae.bufs.stats);
+      let mse = 0;
+      let auxLoss = 0;
+      for (let t = 0; t < N; t++) {
+        mse += stats[t * 8 + STAT.mseLoss];
+        auxLoss += stats[t * 8 + STAT.auxLoss];
+      }
+      assert(Math.abs(mse - ref.mse) <= 1e-4 * ref.mse, `mse ${mse} vs ${ref.mse}`);
+      assert(
+        Math.abs(auxLoss - ref.auxLoss) <= 1e-4 * ref.auxLoss + 1e-7,
+        `aux ${auxLoss} vs ${ref.auxLoss}`,
+      );
+      sae.destroy();
     });
-    await batch.submit();
-    const grads = await sae.readTensors(sae.bufs.grads);
-    for (const name of PARAM_NAMES) {
-      if (name === "logThreshold" && arch !== "jumprelu") continue;
-      const want = ref.grads[name];
-      const scale = maxAbs(want);
-      if (name === "logThreshold") {
-        assert(scale > 0, "some pre-activation lies in the kernel window");
-      }
-      for (let i = 0; i < want.length; i++) {
-        const err = Math.abs(grads[name][i] - want[i]);
-        assert(
-          err <= 1e-4 * scale + 1e-6,
-          `${name}[${i}]: gpu ${grads[name][i]} vs ref ${want[i]}`,
-        );
-      }
-    }
-    const xhat = await readback(gpu, sae.bufs.xhat);
-    for (let i = 0; i < xhat.length; i++) {
-      assert(Math.abs(xhat[i] - ref.xhat[i]) < 1e-4, `xhat[${i}] ${xhat[i]} vs ${ref.xhat[i]}`);
-    }
-    const stats = await readback(gpu, sae.bufs.stats);
-    let mse = 0;
-    let auxLoss = 0;
-    for (let t = 0; t < N; t++) {
-      mse += stats[t * 8 + STAT.mseLoss];
-      auxLoss += stats[t * 8 + STAT.auxLoss];
-    }
-    assert(Math.abs(mse - ref.mse) <= 1e-4 * ref.mse, `mse ${mse} vs ${ref.mse}`);
-    assert(
-      Math.abs(auxLoss - ref.auxLoss) <= 1e-4 * ref.auxLoss + 1e-7,
-      `aux ${auxLoss} vs ${ref.auxLoss}`,
-    );
-    sae.destroy();
-  });
+  }
 }

@@ -24,12 +24,21 @@ import {
 import {
   compactActive,
   countDead,
-  encodeChunk,
   selectAuxk,
   selectBatchTopk,
   selectTopk,
 } from "../../kernels/sae_encode.ts";
 import { decodeKernel } from "../../kernels/sae_decode.ts";
+import {
+  backwardChunkDense,
+  createDenseBuffers,
+  decodeChunkDense,
+  destroyDenseBuffers,
+  encodeChunkMatmul,
+  type SaeDenseBuffers,
+  supportsDensePath,
+  supportsGhostMatmul,
+} from "../../kernels/sae_dense.ts";
 import { backwardKernel, mseScale } from "../../kernels/sae_backward.ts";
 import { constraintKernel } from "../../kernels/sae_constraint.ts";
 import { type AdamSlot, adamStep, clipBufferSize } from "../../kernels/adam.ts";
@@ -65,6 +74,16 @@ export interface SaeStepHyper {
   bandwidth: number;
   auxCoef: number;
   momentum: number;
+  /**
+   * Decode and backward by matmuls (only relu and jumprelu; the default for them) instead of
+   * per-entry lists; the trainer picks it from the measured L0 (densePathFor).
+   */
+  dense?: boolean;
+  /**
+   * On the dense path, ghost-gradient terms by matmuls instead of loops over dead features
+   * (relu with ghost grads only); the trainer picks it from the measured dead fraction.
+   */
+  ghostMatmul?: boolean;
 }
 
 export interface AdamSettings {
@@ -102,6 +121,7 @@ export class SaeGpu {
   readonly m: SaeParamTensors;
   readonly v: SaeParamTensors;
   readonly bufs: SaeStepBuffers;
+  readonly dense: SaeDenseBuffers;
   readonly clip: Tensor<"f32">;
   readonly chunkSizes: number[];
   readonly chunkTokens: number;
@@ -146,6 +166,7 @@ export class SaeGpu {
       scan: createTensor(gpu, [SCAN_SIZE + dSae], "u32", "sae.scan"),
       runThreshold: createTensor(gpu, [1], "f32", "sae.run_threshold"),
     };
+    this.dense = createDenseBuffers(gpu, kcfg, this.chunkTokens, this.chunkSizes.length);
     this.clip = createTensor(gpu, [clipBufferSize(this.#adamSlots())], "f32", "sae.clip");
   }
 
@@ -190,27 +211,38 @@ export class SaeGpu {
     const arch = cfg.architecture;
     const p0 = this.#dispatchParams(h, 0);
     countDead(batch, cfg, params, bufs, p0);
+    const chunks = this.chunkSizes.length;
+    const dense = supportsDensePath(arch) && h.dense !== false;
+    const ghostMatmul = dense && supportsGhostMatmul(cfg) && h.ghostMatmul === true;
     this.chunkSizes.forEach((_, c) => {
       const p = this.#dispatchParams(h, c);
-      encodeChunk(batch, cfg, params, bufs, c, p);
+      encodeChunkMatmul(batch, cfg, params, bufs, this.dense, c, p);
       if (arch === "topk") selectTopk(batch, cfg, params, bufs, c, p);
       if (cfg.aux === "auxk") selectAuxk(batch, cfg, params, bufs, c, p);
     });
     if (arch === "batchtopk") selectBatchTopk(batch, cfg, params, bufs, this.chunkSizes, p0);
     this.chunkSizes.forEach((_, c) => {
       const p = this.#dispatchParams(h, c);
-      compactActive(batch, cfg, params, bufs, c, p);
-      decodeKernel(batch, "decode", cfg, params, bufs, c, p);
+      if (dense) {
+        decodeChunkDense(batch, cfg, params, bufs, this.dense, c, p, ghostMatmul);
+      } else {
+        compactActive(batch, cfg, params, bufs, c, p);
+        decodeKernel(batch, "decode", cfg, params, bufs, c, p);
+      }
       decodeKernel(batch, "token_loss", cfg, params, bufs, c, p);
       if (cfg.aux !== "none") {
-        decodeKernel(batch, "aux_decode", cfg, params, bufs, c, p);
+        if (!ghostMatmul) decodeKernel(batch, "aux_decode", cfg, params, bufs, c, p);
         decodeKernel(batch, "aux_loss", cfg, params, bufs, c, p);
       }
-      backwardKernel(batch, "grad_pre", cfg, params, bufs, c, p);
-      backwardKernel(batch, "grad_w_dec", cfg, params, bufs, c, p);
-      backwardKernel(batch, "grad_w_enc", cfg, params, bufs, c, p);
-      backwardKernel(batch, "grad_b_enc", cfg, params, bufs, c, p);
-      backwardKernel(batch, "grad_x", cfg, params, bufs, c, p);
+      if (dense) {
+        backwardChunkDense(batch, cfg, params, bufs, this.dense, c, chunks, p, ghostMatmul);
+      } else {
+        backwardKernel(batch, "grad_pre", cfg, params, bufs, c, p);
+        backwardKernel(batch, "grad_w_dec", cfg, params, bufs, c, p);
+        backwardKernel(batch, "grad_w_enc", cfg, params, bufs, c, p);
+        backwardKernel(batch, "grad_b_enc", cfg, params, bufs, c, p);
+        backwardKernel(batch, "grad_x", cfg, params, bufs, c, p);
+      }
       if (arch === "jumprelu") backwardKernel(batch, "grad_log_thr", cfg, params, bufs, c, p);
     });
     backwardKernel(batch, "grad_b_dec", cfg, params, bufs, 0, p0);
@@ -291,5 +323,6 @@ export class SaeGpu {
       this.clip,
     ];
     for (const t of all) t.buffer.destroy();
+    destroyDenseBuffers(this.dense);
   }
 }

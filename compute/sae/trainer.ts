@@ -13,6 +13,7 @@ import { auxModeOf, dSaeOf, type SaeTrainConfig, totalSteps, validateSaeConfig }
 import type { ActivationSource } from "./activation_store.ts";
 import { initSaeWeights } from "./init.ts";
 import { SaeGpu, type SaeWeights } from "./sae.ts";
+import { densePathFor, ghostMatmulFor } from "../../kernels/sae_dense.ts";
 import { learningRate, sparsityCoefficient } from "./schedule.ts";
 import { deadFraction, densityHistogram, type StepMetrics, stepMetrics } from "./metrics.ts";
 import {
@@ -90,6 +91,25 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What the last log record at a multiple of log_every measured: it picks each step's path. */
+interface PathMeasure {
+  l0: number;
+  deadFraction: number;
+}
+
+/**
+ * The measure that picks the next steps' paths (dense or lists, ghost terms by matmuls or loops):
+ * from the last record at a multiple of log_every, which a resumed run finds in its log exactly as
+ * the uninterrupted run measured it.
+ */
+function pathMeasureFromLog(lines: string[], logEvery: number): PathMeasure | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const r = JSON.parse(lines[i]);
+    if (r.step % logEvery === 0) return { l0: r.l0, deadFraction: r.dead_fraction };
+  }
+  return undefined;
 }
 
 async function readLogLines(path: string, upToStep: number): Promise<string[]> {
@@ -192,6 +212,7 @@ export async function trainSae(
   let lastLogTime = t0;
   let lastLogStep = startStep;
   let last: TrainLogRecord | undefined;
+  let measure = pathMeasureFromLog(logLines, cfg.logEvery);
   let pending = startStep < endStep ? source.next(n) : undefined;
   let sourceState = resumed?.sourceState ?? source.getState();
   const progress = opts.progress ? new Progress("train", total, { unit: "steps" }) : undefined;
@@ -217,6 +238,8 @@ export async function trainSae(
         bandwidth: cfg.bandwidth,
         auxCoef: cfg.auxCoefficient,
         momentum: cfg.thresholdMomentum,
+        dense: densePathFor(cfg.architecture, dSae, measure?.l0),
+        ghostMatmul: ghostMatmulFor(kcfg, measure?.deadFraction),
       }, {
         lr,
         beta1: cfg.beta1,
@@ -253,6 +276,9 @@ export async function trainSae(
         };
         lastLogTime = now;
         lastLogStep = done;
+        if (done % cfg.logEvery === 0) {
+          measure = { l0: last.l0, deadFraction: last.dead_fraction };
+        }
         logLines.push(JSON.stringify(last));
         await writeFileAtomic(logPath, logLines.join("\n") + "\n");
         opts.onLog?.(last);
