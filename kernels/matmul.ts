@@ -100,7 +100,8 @@ export function matmulWithTile(
     throw new ShapeError(`matmul tile ${JSON.stringify(tile)}: need tm >= 1, tn a multiple of 4`);
   }
   const tilesN = Math.ceil(n / tile.tn);
-  const tiles = Math.ceil(m / tile.tm) * tilesN;
+  const groupsN = Math.ceil(tilesN / tile.wg);
+  const groups = Math.ceil(m / tile.tm) * groupsN;
   const activation = opts.activation ?? "none";
   const variant = matmulVariant(shape);
   const header = [
@@ -114,17 +115,14 @@ export function matmulWithTile(
     `const HAS_RESIDUAL: bool = ${opts.residual !== undefined};`,
     tileProductWgsl(tile, variant, shape.transposeB),
   ].join("\n");
-  const params = batch.uniform(new Uint32Array([m, n, shape.k, tilesN, tiles]));
+  const params = batch.uniform(new Uint32Array([m, n, shape.k, groupsN]));
   batch.dispatch({
     shader: "matmul.wgsl",
     header,
     // Absent bias/residual bind `a` (read-only, never read): the layout is the same for all variants.
     bindings: [a, b, out, opts.bias ?? a, opts.residual ?? a, params],
-    // Tiles fold into x·y (beyond 65535 groups per dimension); z is the batch.
-    workgroups: [
-      ...grid1d(tiles, tile.wg, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
-      count,
-    ],
+    // Workgroups fold into x·y (beyond 65535 per dimension); z is the batch.
+    workgroups: [...grid1d(groups, 1, batch.gpu.limits.maxComputeWorkgroupsPerDimension), count],
     label: `matmul a[${a.shape}] b[${b.shape}]${opts.transposeB ? "ᵀ" : ""} out[${out.shape}] ` +
       `${activation} ${variant} tile ${tile.tm}x${tile.tn}/${tile.wg}`,
   });

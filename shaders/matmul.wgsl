@@ -1,9 +1,9 @@
 // out[b] = epilogue(a[b] · op(B)), op(B) = B or Bᵀ; epilogue = (+ bias[n]) → activation → (+ residual).
 //
 // Each invocation owns a TM×TN register tile of the output and walks K alone: no workgroup memory
-// and no barriers, which is what the software adapter (llvmpipe) runs fastest. Neighbouring
-// invocations own neighbouring column tiles, so they share rows of `a`. Ragged edges: row/column
-// offsets are clamped so loads stay inside the buffers; only the stores are masked.
+// and no barriers, which is what the software adapter (llvmpipe) runs fastest. The invocations of
+// a workgroup own neighbouring column tiles of one row tile, so they share rows of `a`. Ragged
+// edges: row/column offsets are clamped so loads stay inside the buffers; only stores are masked.
 //
 // The header (kernels/matmul.ts) supplies the consts TM, TN, WG, B_BATCHED, HAS_BIAS, ACT (0 none,
 // 1 relu, 2 gelu, using `gelu` from gelu_math.wgsl), HAS_RESIDUAL, and `fn tile_product(row0, col0,
@@ -16,8 +16,8 @@ struct Params {
   m: u32,
   n: u32,
   k: u32,
-  tiles_n: u32,
-  tiles: u32,
+  // Workgroups per row tile: ceil(tiles_n / WG), tiles_n = ceil(n / TN).
+  groups_n: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -64,9 +64,9 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let tile = (wid.y * nwg.x + wid.x) * WG + lid;
-  if (tile >= params.tiles) {
-    return;
-  }
-  tile_product((tile / params.tiles_n) * TM, (tile % params.tiles_n) * TN, wid.z);
+  // One workgroup = one row tile × WG column tiles: the rows of `a` come from the workgroup id alone,
+  // so all its invocations read the same `a` addresses (a compiler may load them once). Tiles past
+  // the edge (and groups past the end when the grid folds) only clamp their loads and mask stores.
+  let g = wid.y * nwg.x + wid.x;
+  tile_product((g / params.groups_n) * TM, ((g % params.groups_n) * WG + lid) * TN, wid.z);
 }

@@ -60,6 +60,9 @@ const CASES: Case[] = [
   { m: 13, n: 30, k: 20, transposeB: false, tile: { tm: 3, tn: 8, wg: 5 } },
   { m: 13, n: 30, k: 21, transposeB: false, tile: { tm: 11, tn: 16, wg: 8 } },
   { m: 20, n: 41, k: 36, transposeB: true, residual: true, tile: { tm: 8, tn: 12, wg: 16 } },
+  // Ragged rows, column tiles and workgroups of one row tile (heuristic and a large tile).
+  { m: 30, n: 260, k: 20, transposeB: true, bias: true, residual: true },
+  { m: 23, n: 300, k: 8, transposeB: false, tile: { tm: 22, tn: 32, wg: 8 } },
   // 75000 one-invocation workgroups: more than 65535, so the grid folds into y.
   { m: 300, n: 1000, k: 2, transposeB: false, tile: { tm: 1, tn: 4, wg: 1 } },
 ];

@@ -7,14 +7,10 @@
 import assert from "node:assert/strict";
 import { Rng } from "../compute/data/rng.ts";
 import { getGpu, readback } from "../compute/gpu/mod.ts";
-import {
-  mlpHidden,
-  patchCount,
-  REVE_BASE_CONFIG,
-  type ReveConfig,
-} from "../compute/reve/config.ts";
+import { patchCount, REVE_BASE_CONFIG, type ReveConfig } from "../compute/reve/config.ts";
 import { allHookNames, goldenOutputNames } from "../compute/reve/hooks.ts";
 import type { ReveInput } from "../compute/reve/input.ts";
+import { paddedMlpHidden } from "../compute/reve/mlp_padding.ts";
 import { ReveModel } from "../compute/reve/model.ts";
 import { randomReveWeights } from "../compute/reve/random_model.ts";
 import { reveReferenceForward } from "../compute/reve/reference.ts";
@@ -141,9 +137,11 @@ Deno.test("batches split by maxBatch or by the binding limit give the same outpu
   const input = randomInput(8, 5, c.C, c.T);
   const names = ["hidden.1", "blocks.-1.attn.hook_pattern", "attention_pooled"];
   const whole = ReveModel.fromWeights(c.cfg, new Map(weights), gpu);
-  // A device whose binding limit holds two trials' widest buffer (qkv or the GEGLU input).
+  // A device whose binding limit holds two trials' widest buffer (qkv or the GEGLU input, whose
+  // hidden width the model pads to a multiple of 4).
   const p = patchCount(c.cfg, c.T);
-  const widest = c.C * p * Math.max(3 * c.cfg.heads * c.cfg.headDim, 2 * mlpHidden(c.cfg)) * 4;
+  const widest = c.C * p *
+    Math.max(3 * c.cfg.heads * c.cfg.headDim, 2 * paddedMlpHidden(c.cfg)) * 4;
   const tight = { ...gpu, limits: { ...gpu.limits, maxStorageBufferBindingSize: 2 * widest + 8 } };
   const split = ReveModel.fromWeights(c.cfg, new Map(weights), tight);
   try {

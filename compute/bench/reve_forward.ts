@@ -12,7 +12,7 @@ import { patchCount, REVE_BASE_CONFIG, type ReveConfig } from "../reve/config.ts
 import type { ReveInput } from "../reve/input.ts";
 import { ReveModel } from "../reve/model.ts";
 import { randomReveWeights } from "../reve/random_model.ts";
-import { median } from "./stats.ts";
+import { median } from "./timing.ts";
 
 export interface ReveForwardBenchOptions {
   /** Trials per forward. Default [1, 32]. */
@@ -52,6 +52,10 @@ export interface ReveForwardBenchResult {
   adapter: string;
   config: ReveConfig;
   rows: ReveForwardBenchRow[];
+  /** GPU bytes of the uploaded weights. */
+  weightBytes: number;
+  /** The most GPU bytes the model's activation pool held at once over all rows. */
+  activationPeakBytes: number;
 }
 
 /** Runs the benchmark; see ReveForwardBenchOptions for the defaults. */
@@ -75,6 +79,8 @@ export async function benchReveForward(
   const tokens = channels * patchCount(config, samples);
   const rng = new Rng(seed + 1);
   const rows: ReveForwardBenchRow[] = [];
+  let activationPeakBytes = 0;
+  const weightBytes = model.weightBytes;
   try {
     for (const batch of batches) {
       const input: ReveInput = {
@@ -117,8 +123,9 @@ export async function benchReveForward(
         dispatches: stats.dispatches,
       });
     }
+    activationPeakBytes = model.activationPeakBytes;
   } finally {
     model.dispose();
   }
-  return { adapter: describeAdapter(gpu), config, rows };
+  return { adapter: describeAdapter(gpu), config, rows, weightBytes, activationPeakBytes };
 }

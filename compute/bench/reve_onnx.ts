@@ -14,7 +14,7 @@ import {
   REVE_ONNX_POS_EMBED,
 } from "../reve/onnx_export.ts";
 import { writeRandomReveModel } from "../reve/random_model.ts";
-import { median } from "./stats.ts";
+import { median } from "./timing.ts";
 
 export interface ReveOnnxBenchOptions {
   /** Default: ["webgpu", "wasm"]. */

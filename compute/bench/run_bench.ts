@@ -2,10 +2,18 @@
 import { getGpu } from "../gpu/mod.ts";
 import type { BenchContext, BenchSection } from "./bench_section.ts";
 import { fmaSection } from "./fma_section.ts";
+import { GpuMemoryMeter } from "./gpu_memory.ts";
 import { matmulSection } from "./matmul_section.ts";
+import { reveForwardSection } from "./reve_section.ts";
+import { saeStepSection } from "./sae_step.ts";
 
-/** Sections in run order; REVE forward and SAE step sections are added here as they land. */
-export const BENCH_SECTIONS: readonly BenchSection[] = [fmaSection, matmulSection];
+/** Sections in run order. */
+export const BENCH_SECTIONS: readonly BenchSection[] = [
+  fmaSection,
+  matmulSection,
+  reveForwardSection,
+  saeStepSection,
+];
 
 export interface BenchOptions {
   quick: boolean;
@@ -27,11 +35,26 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     log: opts.log,
     results,
   };
-  for (const section of BENCH_SECTIONS) {
-    // The FMA peak is every later section's yardstick, so it always runs.
-    if (opts.only.length && section !== fmaSection && !opts.only.includes(section.name)) continue;
-    opts.log(`\n== ${section.name} ==`);
-    await section.run(ctx);
+  const peakBytes: Record<string, number> = {};
+  results.gpu_peak_bytes = peakBytes;
+  const meter = new GpuMemoryMeter(gpu.device);
+  try {
+    for (const section of BENCH_SECTIONS) {
+      // The FMA peak is every later section's yardstick, so it always runs.
+      if (opts.only.length && section !== fmaSection && !opts.only.includes(section.name)) continue;
+      opts.log(`\n== ${section.name} ==`);
+      meter.resetPeak();
+      const before = meter.liveBytes;
+      await section.run(ctx);
+      peakBytes[section.name] = meter.peakBytes - before;
+      opts.log(
+        `peak GPU memory we allocated: ${(peakBytes[section.name] / 2 ** 20).toFixed(1)} MiB`,
+      );
+    }
+  } finally {
+    meter.dispose();
   }
+  const sae = results.sae_step as { fraction_of_fma_peak?: number | null } | undefined;
+  if (sae) results.sae_step_fraction_of_peak = sae.fraction_of_fma_peak ?? null;
   return results;
 }

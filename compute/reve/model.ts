@@ -53,6 +53,7 @@ import {
   parseOutputName,
 } from "./hooks.ts";
 import { type ReveInput, ReveInputError, sliceInput, validateInput } from "./input.ts";
+import { paddedMlpHidden, padMlpInWeight, padMlpOutWeight } from "./mlp_padding.ts";
 import { attentionPool } from "./pooling.ts";
 import { positionInputs } from "./position.ts";
 import { blockKeys, type HostTensor, readReveWeights, ReveWeightsError } from "./weights.ts";
@@ -117,14 +118,21 @@ export class ReveModel {
 
   /** Uploads validated host weights (see weights.ts); the map is emptied as tensors are uploaded. */
   static fromWeights(cfg: ReveConfig, host: Map<string, HostTensor>, gpu: Gpu): ReveModel {
-    const take = (key: string, shape?: number[]): Tensor => {
-      const t = host.get(key);
-      if (!t) throw new ReveWeightsError("fromWeights", [`missing key "${key}"`]);
+    const take = (
+      key: string,
+      shape?: number[],
+      pad: (t: HostTensor) => HostTensor = (t) => t,
+    ): Tensor => {
+      const found = host.get(key);
+      if (!found) throw new ReveWeightsError("fromWeights", [`missing key "${key}"`]);
+      const t = pad(found);
       const tensor = createTensor(gpu, shape ?? t.shape, "f32", key, t.data);
       host.delete(key);
       return tensor;
     };
     const D = cfg.embedDim;
+    const hidden = mlpHidden(cfg);
+    const padded = paddedMlpHidden(cfg);
     const weights: ModelWeights = {
       patchWeight: take("to_patch_embedding.0.weight"),
       patchBias: take("to_patch_embedding.0.bias"),
@@ -143,8 +151,12 @@ export class ReveModel {
         qkv: take(k.qkv),
         out: take(k.out),
         mlpNorm: take(k.mlpNorm),
-        mlpIn: take(k.mlpIn),
-        mlpOut: take(k.mlpOut),
+        mlpIn: take(
+          k.mlpIn,
+          undefined,
+          (t) => padMlpInWeight(t, hidden, padded, cfg.useGeglu ? 2 : 1),
+        ),
+        mlpOut: take(k.mlpOut, undefined, (t) => padMlpOutWeight(t, hidden, padded)),
       });
     }
     return new ReveModel(cfg, gpu, weights);
@@ -199,10 +211,25 @@ export class ReveModel {
     return { ...this.#stats };
   }
 
+  /** GPU bytes held by the weights (the MLP's padded to a hidden width of a multiple of 4). */
+  get weightBytes(): number {
+    return this.#weightTensors().reduce((sum, t) => sum + t.buffer.size, 0);
+  }
+
+  /** The most GPU bytes the activation pool has held at once (`BufferPool.peakBytes`). */
+  get activationPeakBytes(): number {
+    return this.#pool.peakBytes;
+  }
+
   /** Destroys the weights and pooled buffers. */
   dispose(): void {
+    for (const t of this.#weightTensors()) t.buffer.destroy();
+    this.#pool.trim();
+  }
+
+  #weightTensors(): Tensor[] {
     const w = this.weights;
-    const all = [
+    return [
       w.patchWeight,
       w.patchBias,
       w.mlp4dWeight,
@@ -213,8 +240,6 @@ export class ReveModel {
       w.clsQuery,
       ...w.blocks.flatMap((b) => Object.values(b)),
     ];
-    for (const t of all) t.buffer.destroy();
-    this.#pool.trim();
   }
 
   /** Trials per GPU pass such that every buffer of the pass fits one storage binding. */
@@ -226,7 +251,7 @@ export class ReveModel {
       N * cfg.patchSize,
       N * cfg.embedDim,
       N * 3 * innerDim(cfg),
-      N * (cfg.useGeglu ? 2 : 1) * mlpHidden(cfg),
+      N * (cfg.useGeglu ? 2 : 1) * paddedMlpHidden(cfg),
       withPattern ? cfg.heads * N * N : 0,
     );
     const limit = Math.min(
@@ -281,7 +306,7 @@ export class ReveModel {
     const rows = B * N;
     const D = cfg.embedDim;
     const inner = innerDim(cfg);
-    const hidden = mlpHidden(cfg);
+    const hidden = paddedMlpHidden(cfg);
 
     // Canonical name → the names the caller used for it.
     const wanted = new Map<string, string[]>();
