@@ -5,7 +5,8 @@ import { type DemoSize, runDemo } from "../pipeline/demo.ts";
 import type { ScalingMode } from "../data/trials.ts";
 
 await runCli({
-  usage: "deno task demo [--out runs/demo] [--size tiny|small|full] [--model DIR] [--db_path DIR]",
+  usage:
+    "deno task demo [--out runs/demo] [--size tiny|small|full] [--model DIR] [--db_path DIR | --gdf_dir DIR]",
   flags: [
     { name: "out", type: "string", help: "run folder", default: "runs/demo" },
     {
@@ -27,6 +28,12 @@ await runCli({
       help: "LMDB of trials (seed format); synthetic BCIC2a-shaped data when absent",
     },
     {
+      name: "gdf_dir",
+      type: "string",
+      help:
+        "folder of BCIC2a GDF files (A01T.gdf, ...; evaluation labels as A01E.txt), instead of --db_path",
+    },
+    {
       name: "scaling",
       type: "string",
       help: "signal scaling before REVE",
@@ -42,6 +49,7 @@ await runCli({
       size: str(values, "size") as DemoSize,
       model: optStr(values, "model"),
       dbPath: optStr(values, "db_path"),
+      gdfDir: optStr(values, "gdf_dir"),
       scaling: str(values, "scaling") as ScalingMode,
       seed: num(values, "seed"),
       site: bool(values, "site"),

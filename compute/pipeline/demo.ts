@@ -8,6 +8,7 @@
 import { join, resolve } from "node:path";
 import { getGpu } from "../gpu/mod.ts";
 import { writeSyntheticDataset } from "../data/synthetic_dataset.ts";
+import { convertGdfFolder } from "../data/gdf_folder.ts";
 import { SYNTHETIC_DEFAULTS } from "../data/synthetic.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { ScalingMode } from "../data/trials.ts";
@@ -21,13 +22,22 @@ import { siteCommand } from "../../site/tools/site_command.ts";
 
 export type DemoSize = "tiny" | "small" | "full";
 
+export class DemoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DemoError";
+  }
+}
+
 export interface DemoOptions {
   out: string;
   size: DemoSize;
   /** A REVE folder (config.json + model.safetensors); a random one is made when absent. */
   model?: string;
-  /** An LMDB of trials; synthetic data is made when absent. */
+  /** An LMDB of trials; synthetic data is made when neither it nor `gdfDir` is given. */
   dbPath?: string;
+  /** A folder of BCIC2a GDF files, converted to an LMDB in the run folder first. */
+  gdfDir?: string;
   scaling: ScalingMode;
   seed: number;
   /** Build the site (the slowest stage after training). */
@@ -120,10 +130,25 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   await getGpu();
   const stages = o.site ? 6 : 5;
   const randomWeights = o.model === undefined;
-  const synthetic = o.dbPath === undefined;
+  if (o.dbPath && o.gdfDir) throw new DemoError("give --db_path or --gdf_dir, not both");
+  const synthetic = o.dbPath === undefined && o.gdfDir === undefined;
 
-  stage(1, stages, synthetic ? "synthetic BCIC2a-shaped data → LMDB" : `data: ${o.dbPath}`);
+  stage(
+    1,
+    stages,
+    synthetic
+      ? "synthetic BCIC2a-shaped data → LMDB"
+      : `data: ${o.dbPath ?? `GDF files in ${o.gdfDir} → LMDB`}`,
+  );
   let dbPath = o.dbPath;
+  if (o.gdfDir) {
+    dbPath = join(out, "data", "bcic2a_gdf.lmdb");
+    const summary = await convertGdfFolder(o.gdfDir, dbPath);
+    console.log(
+      `  ${summary.trials} trials from ${summary.files.length} files at ${summary.sfreq} Hz ` +
+        `written to ${dbPath}`,
+    );
+  }
   if (!dbPath) {
     dbPath = join(out, "data", "synthetic.lmdb");
     const summary = await writeSyntheticDataset(dbPath, {
