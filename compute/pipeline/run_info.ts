@@ -87,7 +87,7 @@ export function buildRunInfo(o: RunInfoInputs): RunInfo {
       sfreq: pre.sfreq,
       source_sfreq: pre.source_sfreq,
       scaling,
-      window_s: [0, (ix.patches > 0 ? samplesOf(ix) : 0) / pre.sfreq],
+      window_s: [0, samplesOf(ix) / pre.sfreq],
       n_samples: samplesOf(ix),
     },
     model: { path: ix.model.path, config: ix.model.config, random_weights: o.randomWeights },
@@ -96,8 +96,9 @@ export function buildRunInfo(o: RunInfoInputs): RunInfo {
   };
 }
 
-/** Samples per trial, from the patch geometry of the model config. */
+/** Samples per trial; older indexes only allow the span the patches cover. */
 function samplesOf(ix: ActivationIndex): number {
+  if (ix.samples !== undefined) return ix.samples;
   const size = Number(ix.model.config.patch_size);
   const overlap = Number(ix.model.config.patch_overlap);
   return (ix.patches - 1) * (size - overlap) + size;

@@ -33,6 +33,8 @@ export interface ActivationIndex {
   tokens: number;
   channels: string[];
   patches: number;
+  /** Samples per trial at `preprocessing.sfreq` (absent in indexes written before it was added). */
+  samples?: number;
   tokens_per_trial: number;
   token_order: string;
   model: { path: string; config: Record<string, number | boolean> };

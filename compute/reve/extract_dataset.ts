@@ -67,6 +67,7 @@ export async function extractDataset(opts: DatasetExtractOptions): Promise<Activ
       d,
       channels: set.channels,
       patches,
+      samples: set.samples,
       tokens_per_trial: C * patches,
       token_order: "trial-major; inside a trial channel-major: row c·patches + i",
       model: { path: opts.model, config: toConfigJson(cfg) },
