@@ -5,11 +5,10 @@
  */
 import type { CommandBatch } from "../compute/gpu/mod.ts";
 import {
+  dispatchSae,
   rowCellWorkgroups,
   type SaeDispatchParams,
-  saeHeader,
   type SaeKernelConfig,
-  saeParamsUniform,
   type SaeParamTensors,
   type SaeStepBuffers,
 } from "./sae_common.ts";
@@ -60,12 +59,10 @@ export function backwardKernel(
   p: SaeDispatchParams,
 ): void {
   const g = bufs.grads;
-  batch.dispatch({
+  dispatchSae(batch, cfg, p, {
     shader: "sae_backward.wgsl",
     entryPoint,
-    header: saeHeader(cfg),
     bindings: [
-      saeParamsUniform(batch, cfg, p),
       bufs.x,
       bufs.pre[chunk],
       params.wEnc,

@@ -3,7 +3,7 @@
  * sae_encode/decode/backward.wgsl, the per-dispatch parameter block, and the set of GPU buffers
  * one training step reads and writes.
  */
-import { type CommandBatch, shaderSource, type Tensor } from "../compute/gpu/mod.ts";
+import { type Binding, type CommandBatch, shaderSource, type Tensor } from "../compute/gpu/mod.ts";
 
 export type SaeArchitecture = "relu" | "topk" | "batchtopk" | "jumprelu";
 export const SAE_ARCHITECTURES: readonly SaeArchitecture[] = [
@@ -79,6 +79,36 @@ export function saeParamsUniform(
   return batch.uniform(buf);
 }
 
+/** One dispatch of an SAE shader, less what every SAE dispatch shares (see dispatchSae). */
+export interface SaeDispatch {
+  shader: string;
+  entryPoint: string;
+  /** WGSL appended after saeHeader: compile-time switches of one shader. */
+  extraHeader?: string;
+  /** Bindings 1.. in @binding order (binding 0 is always the SaeParams uniform). */
+  bindings: Binding[];
+  workgroups: [number, number?, number?];
+  label: string;
+}
+
+/** Records one SAE dispatch with the architecture header and the SaeParams uniform at binding 0. */
+export function dispatchSae(
+  batch: CommandBatch,
+  cfg: SaeKernelConfig,
+  p: SaeDispatchParams,
+  d: SaeDispatch,
+): void {
+  const header = saeHeader(cfg);
+  batch.dispatch({
+    shader: d.shader,
+    entryPoint: d.entryPoint,
+    header: d.extraHeader === undefined ? header : `${header}\n${d.extraHeader}`,
+    bindings: [saeParamsUniform(batch, cfg, p), ...d.bindings],
+    workgroups: d.workgroups,
+    label: d.label,
+  });
+}
+
 /** Workgroup grid of a kernel over (row, 4 columns of d_in) cells (row_cell in sae_common.wgsl). */
 export function rowCellWorkgroups(dIn: number, rows: number): [number, number] {
   const cpr = Math.ceil(dIn / 4);
@@ -141,3 +171,24 @@ export const STAT = {
   auxLoss: 7,
 } as const;
 export const STAT_WIDTH = 8;
+
+/**
+ * Bindings 1–8 that sae_decode.wgsl and sae_dense.wgsl declare alike: x, this chunk's
+ * pre-activations, W_dec, b_dec, log θ, the TopK/AuxK thresholds and since_fired.
+ */
+export function decodeInputBindings(
+  params: SaeParamTensors,
+  bufs: SaeStepBuffers,
+  chunk: number,
+): Binding[] {
+  return [
+    bufs.x,
+    bufs.pre[chunk],
+    params.wDec,
+    params.bDec,
+    params.logThreshold,
+    bufs.tokThr,
+    bufs.auxThr,
+    bufs.sinceFired,
+  ];
+}

@@ -5,11 +5,11 @@
  */
 import type { CommandBatch } from "../compute/gpu/mod.ts";
 import {
+  decodeInputBindings,
+  dispatchSae,
   rowCellWorkgroups,
   type SaeDispatchParams,
-  saeHeader,
   type SaeKernelConfig,
-  saeParamsUniform,
   type SaeParamTensors,
   type SaeStepBuffers,
 } from "./sae_common.ts";
@@ -27,20 +27,11 @@ export function decodeKernel(
   p: SaeDispatchParams,
 ): void {
   const perToken = entryPoint === "token_loss" || entryPoint === "aux_loss";
-  batch.dispatch({
+  dispatchSae(batch, cfg, p, {
     shader: "sae_decode.wgsl",
     entryPoint,
-    header: saeHeader(cfg),
     bindings: [
-      saeParamsUniform(batch, cfg, p),
-      bufs.x,
-      bufs.pre[chunk],
-      params.wDec,
-      params.bDec,
-      params.logThreshold,
-      bufs.tokThr,
-      bufs.auxThr,
-      bufs.sinceFired,
+      ...decodeInputBindings(params, bufs, chunk),
       bufs.scan,
       bufs.xhat,
       bufs.auxOut,

@@ -9,11 +9,11 @@
 import { type CommandBatch, createTensor, type Gpu, Tensor } from "../compute/gpu/mod.ts";
 import { matmul } from "./matmul.ts";
 import {
+  decodeInputBindings,
+  dispatchSae,
   type SaeArchitecture,
   type SaeDispatchParams,
-  saeHeader,
   type SaeKernelConfig,
-  saeParamsUniform,
   type SaeParamTensors,
   type SaeStepBuffers,
 } from "./sae_common.ts";
@@ -148,20 +148,12 @@ function denseDispatch(
     finish_w_dec: [d64, dSae],
     feature_sums: [f64, 1],
   };
-  batch.dispatch({
+  dispatchSae(batch, cfg, p, {
     shader: "sae_dense.wgsl",
     entryPoint,
-    header: `${saeHeader(cfg)}\nconst GHOST_DENSE: bool = ${ghostMatmul};`,
+    extraHeader: `const GHOST_DENSE: bool = ${ghostMatmul};`,
     bindings: [
-      saeParamsUniform(batch, cfg, p),
-      bufs.x,
-      bufs.pre[chunk],
-      params.wDec,
-      params.bDec,
-      params.logThreshold,
-      bufs.tokThr,
-      bufs.auxThr,
-      bufs.sinceFired,
+      ...decodeInputBindings(params, bufs, chunk),
       bufs.de,
       bufs.dg,
       ...stagingPair(entryPoint, dense),

@@ -4,10 +4,9 @@
  */
 import type { CommandBatch } from "../compute/gpu/mod.ts";
 import {
+  dispatchSae,
   type SaeDispatchParams,
-  saeHeader,
   type SaeKernelConfig,
-  saeParamsUniform,
   type SaeParamTensors,
   type SaeStepBuffers,
 } from "./sae_common.ts";
@@ -41,12 +40,10 @@ function encodeDispatch(
   entryPoint: string,
   workgroups: [number, number?, number?],
 ): void {
-  batch.dispatch({
+  dispatchSae(batch, cfg, p, {
     shader: "sae_encode.wgsl",
     entryPoint,
-    header: saeHeader(cfg),
     bindings: [
-      saeParamsUniform(batch, cfg, p),
       bufs.x,
       params.wEnc,
       params.bEnc,

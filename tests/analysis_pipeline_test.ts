@@ -7,8 +7,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { getGpu, readback } from "../compute/gpu/mod.ts";
 import { Rng } from "../compute/data/rng.ts";
-import { syntheticTrials } from "../compute/data/synthetic.ts";
-import { BCIC2A_CHANNELS } from "../compute/data/montage.ts";
 import { preprocessTrialSet } from "../compute/data/preprocess.ts";
 import type { TrialSet } from "../compute/data/trials.ts";
 import { loadReve } from "../compute/reve/model.ts";
@@ -36,39 +34,20 @@ import {
   validateTrialDetail,
 } from "../compute/analysis/report_types.ts";
 import { readNpz } from "../compute/io/npz.ts";
+import { syntheticTrialSet } from "./fixtures/trial_sets.ts";
+import { assertEachClose } from "./kernel_helpers.ts";
 
 const CLASSES = ["left_hand", "right_hand", "feet", "tongue"];
 
 /** 2 subjects × 2 sessions × 4 classes × 1 trial, 2 s at 200 Hz, scaled µV/100. */
 function tinySet(): TrialSet {
-  const trials = [
-    ...syntheticTrials({ seed: 4, subjects: 2, trialsPerClass: 1, sfreq: 200, seconds: 2 }),
-  ];
-  const samples = 400;
-  const per = BCIC2A_CHANNELS.length * samples;
-  const eeg = new Float32Array(trials.length * per);
-  trials.forEach((t, i) => eeg.set(t.eeg, i * per));
-  const raw: TrialSet = {
-    eeg,
-    n: trials.length,
-    channels: [...BCIC2A_CHANNELS],
-    samples,
+  const raw = syntheticTrialSet({
+    seed: 4,
+    subjects: 2,
+    trialsPerClass: 1,
     sfreq: 200,
-    labels: Int32Array.from(trials, (t) => t.label),
-    subjects: Int32Array.from(trials, (t) => t.subject),
-    sessions: trials.map((t) => t.session),
-    keys: trials.map((t) => t.key),
-    preprocessing: {
-      source: "synthetic",
-      source_sfreq: 200,
-      sfreq: 200,
-      resampler: null,
-      bandpass: null,
-      scaling: "none",
-      euclidean_alignment: false,
-      unit: "uV",
-    },
-  };
+    seconds: 2,
+  });
   return preprocessTrialSet(raw, {
     sfreq: 200,
     bandpass: null,
@@ -92,16 +71,6 @@ function randomSae(dIn: number, dSae: number, seed: number) {
   const bEnc = Float32Array.from({ length: dSae }, (_, f) => (f === dSae - 1 ? -1e6 : 0.05)); // last one dead
   const bDec = Float32Array.from({ length: dIn }, () => 0.1 * rng.normal());
   return { dIn, dSae, wEnc, bEnc, wDec, bDec };
-}
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
-  assert.equal(a.length, b.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(
-      Math.abs(a[i] - b[i]) <= tol * Math.max(1, Math.abs(b[i])),
-      `${what}[${i}]: ${a[i]} vs ${b[i]}`,
-    );
-  }
 }
 
 Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files match the contract", async () => {
@@ -138,16 +107,21 @@ Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files
     addReconstructionBatch(recon, x, xHat, z, ids, 44);
     const ref = finaliseFeatureStats(totals, 22, set.labels);
     const s = analysis.stats;
-    close(s.meanActs, ref.meanActs, 1e-4, "mean acts");
-    close(s.sparsity, ref.sparsity, 0, "sparsity");
-    close(s.perClassMeanActs, ref.perClassMeanActs, 1e-4, "per-class");
-    close(s.channelPatchMeans, ref.channelPatchMeans, 1e-4, "channel × patch");
+    assertEachClose(s.meanActs, ref.meanActs, 1e-4, "mean acts");
+    assertEachClose(s.sparsity, ref.sparsity, 0, "sparsity");
+    assertEachClose(s.perClassMeanActs, ref.perClassMeanActs, 1e-4, "per-class");
+    assertEachClose(s.channelPatchMeans, ref.channelPatchMeans, 1e-4, "channel × patch");
     assert.deepEqual(Array.from(s.topTrials), Array.from(ref.topTrials));
-    close(s.labelEntropyTop, ref.labelEntropyTop, 1e-6, "entropy top");
-    close(recon.perTrial, analysis.reconstructionTotals.perTrial, 1e-4, "per-trial reconstruction");
+    assertEachClose(s.labelEntropyTop, ref.labelEntropyTop, 1e-6, "entropy top");
+    assertEachClose(
+      recon.perTrial,
+      analysis.reconstructionTotals.perTrial,
+      1e-4,
+      "per-trial reconstruction",
+    );
     const cpuSummary = summariseReconstruction(recon);
     const r = analysis.reconstruction;
-    close(
+    assertEachClose(
       [r.mse, r.explainedVariance, r.cosine, r.l0],
       [
         cpuSummary.mse,
@@ -161,7 +135,7 @@ Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files
     assert.ok(r.explainedVariance !== 0, "explained variance is computed, not defaulted");
     const gathered = new Float32Array(24 * topK * 44);
     gatherTopRef(totals, z, ids, gathered);
-    close(analysis.topTokenActs, gathered, 1e-6, "top token activations");
+    assertEachClose(analysis.topTokenActs, gathered, 1e-6, "top token activations");
     assert.equal(s.alive[23], 0, "the feature with a huge negative bias is dead");
     assert.ok(s.alive.reduce((a, b) => a + b, 0) >= 12, "most features fire");
     assert.ok(analysis.reconstruction.deadFraction > 0);
@@ -221,19 +195,24 @@ Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files
       assert.equal(a.dtype, dtype, name);
       assert.deepEqual(a.shape, dims, name);
     }
-    close(npz.get("feature_mean_acts")!.data as Float32Array, s.meanActs, 0, "npz mean acts");
+    assertEachClose(
+      npz.get("feature_mean_acts")!.data as Float32Array,
+      s.meanActs,
+      0,
+      "npz mean acts",
+    );
 
     // Probe: pooling on the GPU equals pooling the read-back activations.
     const pooled = await poolActivations(runner, set.n, 5);
     const zPool = poolTokensRef(z, set.n, 44);
     for (let i = 0; i < set.n; i++) {
-      close(
+      assertEachClose(
         pooled.saeMean.subarray(i * 24, (i + 1) * 24),
         zPool.subarray(i * 48, i * 48 + 24),
         1e-5,
         "sae mean",
       );
-      close(
+      assertEachClose(
         pooled.saeMax.subarray(i * 24, (i + 1) * 24),
         zPool.subarray(i * 48 + 24, (i + 1) * 48),
         0,

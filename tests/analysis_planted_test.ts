@@ -12,7 +12,6 @@
  */
 import assert from "node:assert/strict";
 import { CommandBatch, createTensor, getGpu } from "../compute/gpu/mod.ts";
-import { syntheticTrials } from "../compute/data/synthetic.ts";
 import { BCIC2A_CHANNELS } from "../compute/data/montage.ts";
 import type { TrialSet } from "../compute/data/trials.ts";
 import { AnalysisSae } from "../compute/analysis/analysis_sae.ts";
@@ -29,6 +28,7 @@ import {
   patchGeometry,
   trialPatchPowers,
 } from "../compute/analysis/spectral.ts";
+import { syntheticTrialSet } from "./fixtures/trial_sets.ts";
 
 const C = BCIC2A_CHANNELS.length;
 const NB = EEG_BANDS.length;
@@ -37,33 +37,7 @@ const BETA = EEG_BANDS.findIndex((b) => b.name === "beta");
 const CH = (name: string) => BCIC2A_CHANNELS.indexOf(name);
 
 function syntheticSet(): TrialSet {
-  const trials = [
-    ...syntheticTrials({ seed: 7, subjects: 3, trialsPerClass: 12, sfreq: 200, seconds: 4 }),
-  ];
-  const samples = 800;
-  const eeg = new Float32Array(trials.length * C * samples);
-  trials.forEach((t, i) => eeg.set(t.eeg, i * C * samples));
-  return {
-    eeg,
-    n: trials.length,
-    channels: [...BCIC2A_CHANNELS],
-    samples,
-    sfreq: 200,
-    labels: Int32Array.from(trials, (t) => t.label),
-    subjects: Int32Array.from(trials, (t) => t.subject),
-    sessions: trials.map((t) => t.session),
-    keys: trials.map((t) => t.key),
-    preprocessing: {
-      source: "synthetic",
-      source_sfreq: 200,
-      sfreq: 200,
-      resampler: null,
-      bandpass: null,
-      scaling: "none",
-      euclidean_alignment: false,
-      unit: "uV",
-    },
-  };
+  return syntheticTrialSet({ seed: 7, subjects: 3, trialsPerClass: 12, sfreq: 200, seconds: 4 });
 }
 
 /** Token activations: z-scored log band powers of the token's patch, in its channel's block. */

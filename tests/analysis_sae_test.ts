@@ -5,16 +5,7 @@ import { Rng } from "../compute/data/rng.ts";
 import { AnalysisSae } from "../compute/analysis/analysis_sae.ts";
 import { jumpReluRef } from "../kernels/jumprelu.ts";
 import { poolTokens, poolTokensRef } from "../kernels/token_pool.ts";
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
-  assert.equal(a.length, b.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(
-      Math.abs(a[i] - b[i]) <= tol * Math.max(1, Math.abs(b[i])),
-      `${what}[${i}]: ${a[i]} vs ${b[i]}`,
-    );
-  }
-}
+import { assertEachClose } from "./kernel_helpers.ts";
 
 /** float64 reference: z = act((x − b_dec)·W_enc + b_enc), x̂ = z·W_dec + b_dec. */
 function reference(
@@ -79,8 +70,8 @@ Deno.test("analysis SAE: ReLU and JumpReLU encode/decode equal the float64 refer
     await batch.submit();
     const want = reference(x, n, params, threshold);
     const gotZ = await readback(gpu, z);
-    close(gotZ, want.z, 1e-4, threshold ? "jumprelu z" : "relu z");
-    close(await readback(gpu, xHat), want.xHat, 1e-4, "x̂");
+    assertEachClose(gotZ, want.z, 1e-4, threshold ? "jumprelu z" : "relu z");
+    assertEachClose(await readback(gpu, xHat), want.xHat, 1e-4, "x̂");
     const zeros = gotZ.filter((v) => v === 0).length;
     assert.ok(zeros > 0 && zeros < gotZ.length, "some features fire, some do not");
     sae.dispose();
@@ -115,7 +106,7 @@ Deno.test("token pooling: mean and max over each trial's tokens", async () => {
   poolTokens(batch, xt, out, b, t);
   await batch.submit();
   const want = poolTokensRef(x, b, t);
-  close(await readback(gpu, out), want, 1e-5, "pooled");
+  assertEachClose(await readback(gpu, out), want, 1e-5, "pooled");
   // Hand check of one entry: trial 1, column 5.
   let s = 0, m = -Infinity;
   for (let k = 0; k < t; k++) {

@@ -10,6 +10,7 @@ import {
 import { Rng } from "../compute/data/rng.ts";
 import type { TrialSet } from "../compute/data/trials.ts";
 import { throwsWith } from "./fixtures/data_helpers.ts";
+import { unprocessedRecord } from "./fixtures/trial_sets.ts";
 
 function sine(hz: number, fs: number, n: number, phase = 0.3): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(2 * Math.PI * hz * i / fs + phase));
@@ -112,16 +113,7 @@ function makeSet(T = 50): TrialSet {
     subjects,
     sessions,
     keys: Array.from({ length: n }, (_, i) => `k${i}`),
-    preprocessing: {
-      source: "test",
-      source_sfreq: 200,
-      sfreq: 200,
-      resampler: null,
-      bandpass: null,
-      scaling: "none",
-      euclidean_alignment: false,
-      unit: "uV",
-    },
+    preprocessing: unprocessedRecord("test", 200),
   };
 }
 

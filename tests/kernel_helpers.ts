@@ -1,4 +1,5 @@
 /** Helpers shared by the kernel tests: seeded inputs and output-scaled error measures. */
+import assert from "node:assert/strict";
 import { Rng } from "../compute/data/rng.ts";
 
 /** Uniform values in [lo, hi) from a fixed seed. */
@@ -35,6 +36,22 @@ export function assertClose(
   if (!(diff <= bound)) {
     throw new Error(
       `${what}: max |diff| ${diff.toExponential(3)} exceeds ${bound.toExponential(3)}`,
+    );
+  }
+}
+
+/** Asserts |got[i] − ref[i]| ≤ tol · max(1, |ref[i]|) for every element, naming the first miss. */
+export function assertEachClose(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
+  assert.equal(got.length, ref.length, `${what}: length`);
+  for (let i = 0; i < got.length; i++) {
+    assert.ok(
+      Math.abs(got[i] - ref[i]) <= tol * Math.max(1, Math.abs(ref[i])),
+      `${what}[${i}]: ${got[i]} vs ${ref[i]}`,
     );
   }
 }

@@ -121,6 +121,22 @@ function blocksOf(inputs: TopKInputs): number {
   return inputs.probeInput.cols / d;
 }
 
+/** Each class's top-K features for one K of a curve, ranked on split.train only. */
+function trainTopK(
+  inputs: TopKInputs,
+  split: Split,
+  criterion: TopKCriterion,
+): (k: number | "all") => number[][] {
+  const scores = classFeatureScores(
+    inputs.selection,
+    inputs.labels,
+    split.train,
+    inputs.nClasses,
+    criterion,
+  );
+  return (k) => topKPerClass(scores, inputs.nClasses, k === "all" ? inputs.selection.cols : k);
+}
+
 /**
  * The held-out curve over K: features chosen on split.train only. `unmasked`, the probe already
  * fitted on every feature of this split, is reused for K = all (the same fit).
@@ -135,15 +151,9 @@ export function topKCurve(
 ): TopKPoint[] {
   const d = inputs.selection.cols;
   const blocks = blocksOf(inputs);
-  const scores = classFeatureScores(
-    inputs.selection,
-    inputs.labels,
-    split.train,
-    inputs.nClasses,
-    criterion,
-  );
+  const topKFor = trainTopK(inputs, split, criterion);
   return kValues.map((k) => {
-    const perClass = topKPerClass(scores, inputs.nClasses, k === "all" ? d : k);
+    const perClass = topKFor(k);
     const kept = unionOfFeatures(perClass);
     const evaluation = k === "all" && unmasked ? unmasked : fitAndEvaluate(
       selectColumns(inputs.probeInput, probeColumns(kept, d, blocks)),
@@ -173,17 +183,11 @@ export function oracleTopKCurve(
 ): OracleTopKPoint[] {
   const d = inputs.selection.cols;
   blocksOf(inputs);
-  const scores = classFeatureScores(
-    inputs.selection,
-    inputs.labels,
-    split.train,
-    inputs.nClasses,
-    criterion,
-  );
+  const topKFor = trainTopK(inputs, split, criterion);
   const train = selectRows(inputs.probeInput, split.train);
   const y = split.train.map((r) => inputs.labels[r]);
   return kValues.map((k) => {
-    const perClass = topKPerClass(scores, inputs.nClasses, k === "all" ? d : k);
+    const perClass = topKFor(k);
     const keep = perClass.map((list) => new Set(list));
     const masked = new Float32Array(train.data.length);
     const cols = train.cols;

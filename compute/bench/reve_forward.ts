@@ -8,26 +8,19 @@
 import { BCIC2A_CHANNELS, lookupPositions } from "../data/montage.ts";
 import { Rng } from "../data/rng.ts";
 import { describeAdapter, getGpu } from "../gpu/mod.ts";
-import { patchCount, REVE_BASE_CONFIG, type ReveConfig } from "../reve/config.ts";
+import { patchCount, type ReveConfig } from "../reve/config.ts";
 import type { ReveInput } from "../reve/input.ts";
 import { ReveModel } from "../reve/model.ts";
 import { randomReveWeights } from "../reve/random_model.ts";
+import {
+  resolveReveBenchOptions,
+  type ReveBenchOptions,
+  timedForwards,
+} from "./reve_bench_options.ts";
 import { median } from "./timing.ts";
 
-export interface ReveForwardBenchOptions {
-  /** Trials per forward. Default [1, 32]. */
-  batches?: readonly number[];
-  /** Samples per trial at 200 Hz. Default 800. The channels are BCIC2a's 22. */
-  samples?: number;
-  /** Blocks of the reve-base-width model. Default 22; time grows linearly with depth. */
-  depth?: number;
-  /** Untimed runs per batch size (pipeline compilation happens here). Default 1. */
-  warmup?: number;
-  /** Timed runs per batch size. Default 3. */
-  runs?: number;
-  seed?: number;
-  log?: (line: string) => void;
-}
+/** The channels are BCIC2a's 22. */
+export type ReveForwardBenchOptions = ReveBenchOptions;
 
 export interface ReveForwardBenchRow {
   batch: number;
@@ -62,17 +55,8 @@ export interface ReveForwardBenchResult {
 export async function benchReveForward(
   options: ReveForwardBenchOptions = {},
 ): Promise<ReveForwardBenchResult> {
-  const batches = options.batches ?? [1, 32];
-  const samples = options.samples ?? 800;
-  const warmup = options.warmup ?? 1;
-  const runs = options.runs ?? 3;
-  const seed = options.seed ?? 1;
-  const log = options.log ?? (() => {});
-  if (runs < 1) throw new RangeError(`REVE forward bench: runs must be at least 1, got ${runs}`);
-  const config: ReveConfig = {
-    ...REVE_BASE_CONFIG,
-    depth: options.depth ?? REVE_BASE_CONFIG.depth,
-  };
+  const o = resolveReveBenchOptions(options, "REVE forward bench");
+  const { batches, samples, runs, seed, config } = o;
   const gpu = await getGpu();
   const model = ReveModel.fromWeights(config, randomReveWeights(config, seed), gpu);
   const channels = BCIC2A_CHANNELS.length;
@@ -90,14 +74,11 @@ export async function benchReveForward(
         samples,
         pos: new Float32Array(lookupPositions([...BCIC2A_CHANNELS])),
       };
-      const runsMs: number[] = [];
-      for (let i = 0; i < warmup + runs; i++) {
-        const start = performance.now();
-        await model.forward(input, { outputs: ["final"] });
-        const ms = performance.now() - start;
-        if (i >= warmup) runsMs.push(ms);
-        log(`wgsl batch ${batch}: ${i < warmup ? "warm-up" : "run"} ${ms.toFixed(0)} ms`);
-      }
+      const runsMs = await timedForwards(
+        o,
+        `wgsl batch ${batch}`,
+        () => model.forward(input, { outputs: ["final"] }),
+      );
       const stats = model.lastPass;
       const gpuMs: number[] = [];
       for (let i = 0; i < runs; i++) {

@@ -6,7 +6,7 @@
  */
 import { Rng } from "../data/rng.ts";
 import { createOrtSession, type OrtBackend } from "../onnx/ort_session.ts";
-import { patchCount, REVE_BASE_CONFIG, type ReveConfig } from "../reve/config.ts";
+import { patchCount, type ReveConfig } from "../reve/config.ts";
 import {
   buildReveOnnxFromDir,
   REVE_ONNX_EEG,
@@ -14,29 +14,19 @@ import {
   REVE_ONNX_POS_EMBED,
 } from "../reve/onnx_export.ts";
 import { writeRandomReveModel } from "../reve/random_model.ts";
+import {
+  resolveReveBenchOptions,
+  type ReveBenchOptions,
+  timedForwards,
+} from "./reve_bench_options.ts";
 import { median } from "./timing.ts";
 
-export interface ReveOnnxBenchOptions {
+/** Warm-up and timed runs count per (backend, batch). */
+export interface ReveOnnxBenchOptions extends ReveBenchOptions {
   /** Default: ["webgpu", "wasm"]. */
   backends?: readonly OrtBackend[];
-  /** Trials per forward. Default: [1, 32]. */
-  batches?: readonly number[];
   /** Default 22 (BCIC2a). */
   channels?: number;
-  /** Samples per trial at 200 Hz. Default 800. */
-  samples?: number;
-  /**
-   * Blocks of the random reve-base-width model. Default 22 (reve-base). Time grows linearly with
-   * depth, so a shallower model measures the same per-block speed faster.
-   */
-  depth?: number;
-  /** Untimed runs per (backend, batch). Default 1. */
-  warmup?: number;
-  /** Timed runs per (backend, batch). Default 3. */
-  runs?: number;
-  seed?: number;
-  /** Progress lines (the runs can take minutes on a software adapter). */
-  log?: (line: string) => void;
 }
 
 export interface ReveOnnxBenchRow {
@@ -65,18 +55,9 @@ export async function benchReveOnnx(
   options: ReveOnnxBenchOptions = {},
 ): Promise<ReveOnnxBenchResult> {
   const backends = options.backends ?? ["webgpu", "wasm"];
-  const batches = options.batches ?? [1, 32];
   const channels = options.channels ?? 22;
-  const samples = options.samples ?? 800;
-  const warmup = options.warmup ?? 1;
-  const runs = options.runs ?? 3;
-  const seed = options.seed ?? 1;
-  const log = options.log ?? (() => {});
-  const config: ReveConfig = {
-    ...REVE_BASE_CONFIG,
-    depth: options.depth ?? REVE_BASE_CONFIG.depth,
-  };
-  if (runs < 1) throw new RangeError(`REVE ONNX bench: runs must be at least 1, got ${runs}`);
+  const o = resolveReveBenchOptions(options, "REVE ONNX bench");
+  const { batches, samples, seed, config } = o;
 
   const dir = await Deno.makeTempDir({ prefix: "eeg-sae-reve-bench-" });
   let model: Uint8Array;
@@ -100,17 +81,13 @@ export async function benchReveOnnx(
       const t0 = performance.now();
       const session = await createOrtSession(model, backend);
       const sessionCreateMs = performance.now() - t0;
-      const runsMs: number[] = [];
+      let runsMs: number[];
       try {
-        for (let i = 0; i < warmup + runs; i++) {
-          const start = performance.now();
-          await session.run(feeds, [REVE_ONNX_FINAL]);
-          const ms = performance.now() - start;
-          if (i >= warmup) runsMs.push(ms);
-          log(
-            `ort ${backend} batch ${batch}: ${i < warmup ? "warm-up" : "run"} ${ms.toFixed(0)} ms`,
-          );
-        }
+        runsMs = await timedForwards(
+          o,
+          `ort ${backend} batch ${batch}`,
+          () => session.run(feeds, [REVE_ONNX_FINAL]),
+        );
       } finally {
         await session.release();
       }

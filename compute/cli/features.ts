@@ -1,5 +1,5 @@
 /** `deno task features`: per-feature statistics, spectral signatures and the site JSON of a trained SAE. */
-import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
+import { ACTIVATION_FLAGS, SAE_MODEL_FLAGS, TRIAL_LABEL_FLAGS } from "./analysis_flags.ts";
 import { bool, FlagError, list, num, optStr, str } from "./flags.ts";
 import { runCli } from "./run_cli.ts";
 import { runFeaturesTask } from "../analysis/features_task.ts";
@@ -13,8 +13,7 @@ await runCli({
     "top_activating_trial_indices, ...) and the report site's JSON (index.json, f/ or chunks/,\n" +
     "trials/).",
   flags: [
-    { name: "sae", type: "string", help: "SAE folder with cfg.json and sae_weights.safetensors" },
-    { name: "model", type: "string", help: "REVE folder with config.json and model.safetensors" },
+    ...SAE_MODEL_FLAGS,
     { name: "db_path", type: "string", help: "LMDB of trials" },
     {
       name: "split",
@@ -24,14 +23,7 @@ await runCli({
       default: "test",
     },
     { name: "out", type: "string", help: "output folder (runs/NAME/features)" },
-    {
-      name: "scaling",
-      type: "string",
-      help: "input scaling (default: the one recorded in the SAE's cfg.json)",
-      choices: ["uv_div100", "zscore_clip15", "none"],
-    },
-    { name: "hook", type: "string", help: "REVE hook to read (default: the SAE's hook_name)" },
-    { name: "batch_size", type: "int", help: "trials per GPU pass", default: 8 },
+    ...ACTIVATION_FLAGS,
     { name: "top_k", type: "int", help: "top trials kept per feature", default: 20 },
     { name: "site_top_trials", type: "int", help: "top trials shown per feature page", default: 5 },
     {
@@ -47,13 +39,7 @@ await runCli({
       help: "features per detail file when d_sae > 2048 (one file per feature below)",
       default: 128,
     },
-    {
-      name: "class_names",
-      type: "list",
-      help: "class names in label order",
-      default: [...BCIC2A_CLASS_NAMES],
-    },
-    { name: "skip_bad", type: "boolean", help: "skip undecodable trials (listed)", default: false },
+    ...TRIAL_LABEL_FLAGS,
   ],
   async main({ values }) {
     const positive = ["batch_size", "top_k", "site_top_trials", "chunk_size"];

@@ -1,5 +1,5 @@
 /** `deno task probe`: linear probe on SAE features and REVE activations, top-K masking, spliced evaluation. */
-import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
+import { ACTIVATION_FLAGS, SAE_MODEL_FLAGS, TRIAL_LABEL_FLAGS } from "./analysis_flags.ts";
 import { bool, FlagError, list, num, optNum, optStr, str } from "./flags.ts";
 import { runCli } from "./run_cli.ts";
 import { runProbeTask } from "../analysis/probe_task.ts";
@@ -27,8 +27,7 @@ await runCli({
     "activations scored on the SAE's reconstructions. Results: runs/NAME/probe/*.json.\n" +
     "The pooled activations are saved (probe/pooled_activations.npz); --pooled reuses them.",
   flags: [
-    { name: "sae", type: "string", help: "SAE folder with cfg.json and sae_weights.safetensors" },
-    { name: "model", type: "string", help: "REVE folder with config.json and model.safetensors" },
+    ...SAE_MODEL_FLAGS,
     { name: "db_path", type: "string", help: "LMDB of trials (all subjects are read)" },
     { name: "out", type: "string", help: "run folder; results go to OUT/probe/" },
     {
@@ -49,14 +48,7 @@ await runCli({
       help: "subjects 1–5 train, 6–7 validation (chooses C), 8–9 test",
       default: false,
     },
-    {
-      name: "scaling",
-      type: "string",
-      help: "input scaling (default: the one recorded in the SAE's cfg.json)",
-      choices: ["uv_div100", "zscore_clip15", "none"],
-    },
-    { name: "hook", type: "string", help: "REVE hook to read (default: the SAE's hook_name)" },
-    { name: "batch_size", type: "int", help: "trials per GPU pass", default: 8 },
+    ...ACTIVATION_FLAGS,
     {
       name: "inputs",
       type: "list",
@@ -95,13 +87,7 @@ await runCli({
       help: "also PatchSAE's label-leaking curve, labelled oracle",
       default: false,
     },
-    {
-      name: "class_names",
-      type: "list",
-      help: "class names in label order",
-      default: [...BCIC2A_CLASS_NAMES],
-    },
-    { name: "skip_bad", type: "boolean", help: "skip undecodable trials (listed)", default: false },
+    ...TRIAL_LABEL_FLAGS,
   ],
   async main({ values }) {
     const testSubject = optNum(values, "test_subject");

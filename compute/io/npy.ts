@@ -310,7 +310,7 @@ function parseHeader(bytes: Uint8Array, name: string): NpyHeader {
 // ---- decoding ----
 
 /** Reorders elements from Fortran (column-major) to C (row-major) order, moving whole items. */
-function fortranToC(
+export function fortranToC(
   src: Uint8Array,
   shape: readonly number[],
   itemsize: number,
@@ -340,7 +340,8 @@ function fortranToC(
   return out;
 }
 
-function swapBytes(buf: Uint8Array, wordSize: number): void {
+/** Reverses each `wordSize`-byte item in place (big-endian ↔ little-endian). */
+export function swapBytes(buf: Uint8Array, wordSize: number): void {
   for (let i = 0; i < buf.length; i += wordSize) {
     for (let a = i, b = i + wordSize - 1; a < b; a++, b--) {
       const t = buf[a];
@@ -372,7 +373,8 @@ function decodeUnicode(raw: Uint8Array, count: number, chars: number, name: stri
   return out;
 }
 
-function typedView(dtype: Exclude<NpyDtype, "U">, buf: ArrayBuffer, n: number): NdData {
+/** The first `n` items of native little-endian `buf` as `dtype`'s data (f2 widened to f32). */
+export function typedView(dtype: Exclude<NpyDtype, "U">, buf: ArrayBuffer, n: number): NdData {
   switch (dtype) {
     case "f4":
       return new Float32Array(buf, 0, n);

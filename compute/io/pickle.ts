@@ -11,7 +11,7 @@
  * arrays) as protocol 4, with arrays in numpy's own protocol-4 form, so Python unpickles them to
  * real `numpy.ndarray`s.
  */
-import type { NdArray, NpyDtype } from "./npy.ts";
+import { fortranToC, type NdArray, type NpyDtype, swapBytes, typedView } from "./npy.ts";
 
 export class PickleError extends Error {
   constructor(message: string, readonly offset?: number) {
@@ -546,7 +546,7 @@ function shapeOf(v: StackItem | undefined, at: number): number[] {
 }
 
 interface DtypeInfo {
-  npy: NpyDtype;
+  npy: Exclude<NpyDtype, "U">;
   size: number;
 }
 const DTYPES: Record<string, DtypeInfo> = {
@@ -585,80 +585,11 @@ function arrayFromBytes(
       at,
     );
   }
-  // Copy to a fresh, aligned buffer in little-endian order.
-  const bytes = raw.slice();
-  if (dtype.order === ">" && info.size > 1) {
-    for (let i = 0; i < bytes.length; i += info.size) bytes.subarray(i, i + info.size).reverse();
-  }
-  const buf = bytes.buffer;
-  let data: NdArray["data"];
-  switch (info.npy) {
-    case "f2": {
-      const half = new Uint16Array(buf);
-      const f = new Float32Array(count);
-      for (let i = 0; i < count; i++) f[i] = halfToFloat(half[i]);
-      data = f;
-      break;
-    }
-    case "f4":
-      data = new Float32Array(buf);
-      break;
-    case "f8":
-      data = new Float64Array(buf);
-      break;
-    case "i1":
-      data = new Int8Array(buf);
-      break;
-    case "i2":
-      data = new Int16Array(buf);
-      break;
-    case "i4":
-      data = new Int32Array(buf);
-      break;
-    case "i8":
-      data = new BigInt64Array(buf);
-      break;
-    case "u2":
-      data = new Uint16Array(buf);
-      break;
-    case "u4":
-      data = new Uint32Array(buf);
-      break;
-    default: // u1, b1
-      data = bytes;
-  }
-  if (fortran && shape.length > 1) data = fortranToC(data, shape);
-  return { dtype: info.npy, shape, data };
-}
-
-type NumericData = Exclude<NdArray["data"], string[]>;
-
-function fortranToC(src: NumericData, shape: number[]): NumericData {
-  const out = src.slice() as NumericData;
-  const n = shape.length;
-  const fStride = new Array<number>(n);
-  fStride[0] = 1;
-  for (let d = 1; d < n; d++) fStride[d] = fStride[d - 1] * shape[d - 1];
-  const idx = new Array<number>(n).fill(0);
-  for (let i = 0; i < out.length; i++) {
-    let f = 0;
-    for (let d = 0; d < n; d++) f += idx[d] * fStride[d];
-    (out as { [i: number]: number | bigint })[i] = src[f];
-    for (let d = n - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return out;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  // Copy to a fresh, aligned buffer in little-endian C order.
+  let bytes = raw.slice();
+  if (dtype.order === ">" && info.size > 1) swapBytes(bytes, info.size);
+  if (fortran && shape.length > 1) bytes = fortranToC(bytes, shape, info.size);
+  return { dtype: info.npy, shape, data: typedView(info.npy, bytes.buffer, count) };
 }
 
 function longFromBytes(b: Uint8Array): number | bigint {
@@ -893,25 +824,23 @@ class ByteWriter {
     this.#buf.set(b, this.#len);
     this.#len += b.length;
   }
+  /** Appends a `size`-byte number that `write` puts at the given offset. */
+  #number(size: number, write: (view: DataView, at: number) => void): void {
+    this.#reserve(size);
+    write(this.#view, this.#len);
+    this.#len += size;
+  }
   u16(v: number): void {
-    this.#reserve(2);
-    this.#view.setUint16(this.#len, v, true);
-    this.#len += 2;
+    this.#number(2, (view, at) => view.setUint16(at, v, true));
   }
   u32(v: number): void {
-    this.#reserve(4);
-    this.#view.setUint32(this.#len, v, true);
-    this.#len += 4;
+    this.#number(4, (view, at) => view.setUint32(at, v, true));
   }
   i32(v: number): void {
-    this.#reserve(4);
-    this.#view.setInt32(this.#len, v, true);
-    this.#len += 4;
+    this.#number(4, (view, at) => view.setInt32(at, v, true));
   }
   f64be(v: number): void {
-    this.#reserve(8);
-    this.#view.setFloat64(this.#len, v, false);
-    this.#len += 8;
+    this.#number(8, (view, at) => view.setFloat64(at, v, false));
   }
   result(): Uint8Array {
     return this.#buf.slice(0, this.#len);
