@@ -13,6 +13,8 @@ export interface BenchContext {
   ort: boolean;
   /** Let the matmul autotuner pick tiles (and cache them) instead of the fixed heuristic. */
   autotune: boolean;
+  /** Run the full shapes even on a software adapter, where sections otherwise scale them down. */
+  fullShapes: boolean;
   /** Human-readable output (silent with --json). */
   log: (line: string) => void;
   /** Everything measured so far; becomes the --json object. */

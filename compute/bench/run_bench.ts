@@ -19,6 +19,7 @@ export interface BenchOptions {
   quick: boolean;
   ort: boolean;
   autotune: boolean;
+  fullShapes: boolean;
   /** Section names to run (all when empty). */
   only: string[];
   log: (line: string) => void;
@@ -32,6 +33,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     quick: opts.quick,
     ort: opts.ort,
     autotune: opts.autotune,
+    fullShapes: opts.fullShapes,
     log: opts.log,
     results,
   };

@@ -156,8 +156,10 @@ export async function timeNumpyStep(s: SaeStepShape, runs: number): Promise<numb
 }
 
 export async function benchSaeStep(ctx: BenchContext): Promise<SaeStepResult> {
-  const shape = ctx.gpu.adapter.isFallbackAdapter ? SAE_STEP_SHAPE_SOFTWARE : SAE_STEP_SHAPE;
-  const runs = ctx.quick ? 2 : 5;
+  const scaled = ctx.gpu.adapter.isFallbackAdapter && !ctx.fullShapes;
+  const shape = scaled ? SAE_STEP_SHAPE_SOFTWARE : SAE_STEP_SHAPE;
+  // A full-shape step takes tens of seconds on a software adapter.
+  const runs = ctx.quick || (ctx.gpu.adapter.isFallbackAdapter && !scaled) ? 2 : 5;
   const { seconds, l0 } = await timeSaeStep(ctx.gpu, shape, runs);
   const nnz = l0 * shape.tokens;
   const flop = 2 * shape.tokens * shape.dIn * shape.dSae + 5 * 2 * nnz * shape.dIn;

@@ -4,7 +4,8 @@ import { runCli } from "./run_cli.ts";
 import { BENCH_SECTIONS, runBench } from "../bench/run_bench.ts";
 
 await runCli({
-  usage: "deno task bench [--quick] [--json] [--no_ort] [--autotune] [--only SECTION,...]",
+  usage:
+    "deno task bench [--quick] [--json] [--no_ort] [--autotune] [--full_shapes] [--only SECTION,...]",
   flags: [
     {
       name: "quick",
@@ -26,6 +27,12 @@ await runCli({
       default: false,
     },
     {
+      name: "full_shapes",
+      type: "boolean",
+      help: "SAE step at d_in 512, d_sae 8192, 4096 tokens even on a software adapter (minutes)",
+      default: false,
+    },
+    {
       name: "only",
       type: "list",
       help: `sections to run: ${BENCH_SECTIONS.map((s) => s.name).join(", ")}`,
@@ -37,6 +44,7 @@ await runCli({
       quick: bool(values, "quick"),
       ort: !bool(values, "no_ort"),
       autotune: bool(values, "autotune"),
+      fullShapes: bool(values, "full_shapes"),
       only: list(values, "only"),
       log: json ? () => {} : (line) => console.log(line),
     });
