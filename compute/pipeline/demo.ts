@@ -279,6 +279,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\ndemo finished in ${seconds.toFixed(0)} s; run folder ${out}`);
-  if (siteDir) console.log(`serve the report: deno task serve --dir ${siteDir}`);
+  if (siteDir) {
+    console.log(`serve the report: deno task serve --dir ${siteDir}`);
+    console.log(`then open http://127.0.0.1:8000/ (features at /features/<id>/)`);
+  }
   return { out, siteDir, seconds };
 }
