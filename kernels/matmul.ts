@@ -1,8 +1,15 @@
 /**
  * Batched matmul with optional transposed B and a fused epilogue (+bias → activation → +residual),
- * and its float64 CPU reference. See shaders/matmul.wgsl for the register-tile scheme.
+ * and its float64 CPU reference. See shaders/matmul.wgsl for the register-tile scheme. B is a
+ * tensor, or a MatrixTexture holding [N, K] weights (computing a·Bᵀ), which llvmpipe reads faster.
  */
-import { type CommandBatch, type Gpu, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
+import {
+  type CommandBatch,
+  type Gpu,
+  MatrixTexture,
+  ShapeError,
+  type Tensor,
+} from "../compute/gpu/mod.ts";
 import { GELU_WGSL, geluRef } from "./gelu.ts";
 import { grid1d } from "./grid.ts";
 
@@ -32,7 +39,12 @@ export interface MatmulShape {
   k: number;
   batch: number;
   transposeB: boolean;
+  /** B is a MatrixTexture (then transposeB is true). */
+  textureB?: boolean;
 }
+
+/** The B operand: a tensor ([K, N], [N, K] with transposeB, or batched), or [N, K] weights in a texture. */
+export type MatmulB = Tensor | MatrixTexture;
 
 /** Picks a tile for a shape, or undefined to fall back to the heuristic (installed by the tuner). */
 export type MatmulTileChooser = (gpu: Gpu, shape: MatmulShape) => MatmulTile | undefined;
@@ -45,15 +57,20 @@ export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): vo
 }
 
 /**
- * The default tile, from interleaved timings on llvmpipe: 8 rows × 16 columns (each loaded value
- * feeds 8 or 16 FMAs, which outweighs the spilled accumulators), shrunk for small M or N;
- * workgroups of 16 invocations, 8 when there are too few tiles to keep the cores busy.
+ * The default tile, from interleaved timings on llvmpipe (BENCHMARKS.md): 11 to 22 rows × 16
+ * columns, each loaded value feeding 11 to 22 FMAs, which outweighs the spilled accumulators
+ * (texture loads cost less, so that variant affords the taller tile). The row count is the one of
+ * the candidates that wastes the fewest padded rows, the taller on ties (a trial's 88 tokens are
+ * 4 × 22 or 8 × 11); small M or N shrink the tile; workgroups of 8 invocations, one llvmpipe SIMD row.
  */
 export function heuristicMatmulTile(shape: MatmulShape): MatmulTile {
-  const tm = Math.min(shape.m, 8);
+  const padded = (tm: number) => Math.ceil(shape.m / tm) * tm;
+  const rows = shape.textureB ? [22, 16, 12, 11, 8] : [16, 12, 11, 8];
+  const tm = shape.m <= 8
+    ? shape.m
+    : rows.reduce((best, t) => (padded(t) < padded(best) ? t : best));
   const tn = shape.n <= 4 ? 4 : shape.n <= 8 ? 8 : shape.n <= 12 ? 12 : 16;
-  const tiles = Math.ceil(shape.m / tm) * Math.ceil(shape.n / tn) * shape.batch;
-  return { tm, tn, wg: tiles >= 256 ? 16 : 8 };
+  return { tm, tn, wg: 8 };
 }
 
 const ACTIVATION_CODE: Record<MatmulActivation, number> = { none: 0, relu: 1, gelu: 2 };
@@ -62,7 +79,7 @@ const ACTIVATION_CODE: Record<MatmulActivation, number> = { none: 0, relu: 1, ge
 export function matmul(
   batch: CommandBatch,
   a: Tensor,
-  b: Tensor,
+  b: MatmulB,
   out: Tensor,
   opts: MatmulOptions = {},
 ): void {
@@ -72,10 +89,11 @@ export function matmul(
 }
 
 /** How the K loop reads memory: vec4 runs where the sizes allow, scalars otherwise. */
-export type MatmulVariant = "k4" | "kn4" | "scalar";
+export type MatmulVariant = "tex" | "k4" | "kn4" | "scalar";
 
-/** k4: a·Bᵀ with K % 4 = 0; kn4: a·B with K and N % 4 = 0; scalar: any sizes. */
+/** tex: B in a texture; k4: a·Bᵀ with K % 4 = 0; kn4: a·B with K and N % 4 = 0; scalar: any. */
 export function matmulVariant(shape: MatmulShape): MatmulVariant {
+  if (shape.textureB) return "tex";
   if (shape.k % 4 !== 0) return "scalar";
   if (shape.transposeB) return "k4";
   return shape.n % 4 === 0 ? "kn4" : "scalar";
@@ -85,7 +103,7 @@ export function matmulVariant(shape: MatmulShape): MatmulVariant {
 export function matmulWithTile(
   batch: CommandBatch,
   a: Tensor,
-  b: Tensor,
+  b: MatmulB,
   out: Tensor,
   opts: MatmulOptions,
   tile: MatmulTile,
@@ -120,10 +138,20 @@ export function matmulWithTile(
     shader: "matmul.wgsl",
     header,
     // Absent bias/residual bind `a` (read-only, never read): the layout is the same for all variants.
-    bindings: [a, b, out, opts.bias ?? a, opts.residual ?? a, params],
+    bindings: [
+      a,
+      b instanceof MatrixTexture ? b.view : b,
+      out,
+      opts.bias ?? a,
+      opts.residual ?? a,
+      params,
+    ],
     // Workgroups fold into x·y (beyond 65535 per dimension); z is the batch.
     workgroups: [...grid1d(groups, 1, batch.gpu.limits.maxComputeWorkgroupsPerDimension), count],
-    label: `matmul a[${a.shape}] b[${b.shape}]${opts.transposeB ? "ᵀ" : ""} out[${out.shape}] ` +
+    label:
+      `matmul a[${a.shape}] b${b instanceof MatrixTexture ? " texture" : ""}[${b.shape}]${
+        opts.transposeB ? "ᵀ" : ""
+      } out[${out.shape}] ` +
       `${activation} ${variant} tile ${tile.tm}x${tile.tn}/${tile.wg}`,
   });
 }
@@ -169,20 +197,32 @@ function tileProductWgsl(tile: MatmulTile, variant: MatmulVariant, transposeB: b
       }
     }
   } else {
+    const vec = variant === "k4" || variant === "tex";
     for (const j of cols) {
       const col = `min(col0 + ${j}u, n - 1u)`;
-      L.push(`  let bo${j} = b_base + ${transposeB ? `${col} * kw` : col};`);
+      // For a texture, the offset is the texel row; otherwise an element (or vec4) index.
+      L.push(
+        `  let bo${j} = ${
+          variant === "tex" ? col : `b_base + ${transposeB ? `${col} * kw` : col}`
+        };`,
+      );
     }
     for (const i of rows) for (const j of cols) L.push(`  var c${i}_${j} = 0.0;`);
     L.push("  for (var kk = 0u; kk < kw; kk++) {");
-    const src = variant === "k4" ? ["a4", "b4"] : ["a", "b"];
+    const aSrc = vec ? "a4" : "a";
     const bStep = transposeB ? "kk" : "kk * n";
-    for (const j of cols) L.push(`    let bv${j} = ${src[1]}[bo${j} + ${bStep}];`);
+    for (const j of cols) {
+      L.push(
+        variant === "tex"
+          ? `    let bv${j} = textureLoad(bt, vec2<u32>(kk, bo${j}), 0);`
+          : `    let bv${j} = ${vec ? "b4" : "b"}[bo${j} + ${bStep}];`,
+      );
+    }
     for (const i of rows) {
-      L.push(`    let av${i} = ${src[0]}[ao${i} + kk];`);
+      L.push(`    let av${i} = ${aSrc}[ao${i} + kk];`);
       for (const j of cols) {
         L.push(
-          variant === "k4"
+          vec
             ? `    c${i}_${j} += dot(av${i}, bv${j});`
             : `    c${i}_${j} = fma(av${i}, bv${j}, c${i}_${j});`,
         );
@@ -202,16 +242,23 @@ function tileProductWgsl(tile: MatmulTile, variant: MatmulVariant, transposeB: b
 /** Checks every shape and dtype; returns the problem size. */
 export function checkMatmulShapes(
   a: Tensor,
-  b: Tensor,
+  b: MatmulB,
   out: Tensor,
   opts: MatmulOptions,
 ): MatmulShape {
-  const where = `matmul a[${a.shape}] b[${b.shape}] out[${out.shape}]`;
+  const textureB = b instanceof MatrixTexture;
+  const where = `matmul a[${a.shape}] b${textureB ? " texture" : ""}[${b.shape}] out[${out.shape}]`;
+  if (textureB && opts.transposeB !== true) {
+    throw new ShapeError(`${where}: a texture B holds [N, K] weights; pass transposeB: true`);
+  }
+  if (textureB && a.shape.at(-1)! % 4 !== 0) {
+    throw new ShapeError(`${where}: with a texture B, K must be a multiple of 4`);
+  }
   for (
-    const [name, t] of [["a", a], ["b", b], ["out", out], ["bias", opts.bias], [
-      "residual",
-      opts.residual,
-    ]] as const
+    const [name, t] of [["a", a], ["b", textureB ? undefined : b], ["out", out], [
+      "bias",
+      opts.bias,
+    ], ["residual", opts.residual]] as const
   ) {
     if (t && t.dtype !== "f32") {
       throw new ShapeError(`${where}: ${name} must be f32, got ${t.dtype}`);
@@ -240,7 +287,7 @@ export function checkMatmulShapes(
   if (out.shape.length !== expected.length || out.shape.some((d, i) => d !== expected[i])) {
     throw new ShapeError(`${where}: out must be [${expected}]`);
   }
-  if (out.buffer === a.buffer || out.buffer === b.buffer) {
+  if (out.buffer === a.buffer || (!textureB && out.buffer === b.buffer)) {
     throw new ShapeError(`${where}: out may not alias an input`);
   }
   if (opts.bias && (opts.bias.shape.length !== 1 || opts.bias.shape[0] !== n)) {
@@ -254,7 +301,7 @@ export function checkMatmulShapes(
     if (r.buffer === out.buffer) throw new ShapeError(`${where}: residual may not alias out`);
   }
   if (opts.bias?.buffer === out.buffer) throw new ShapeError(`${where}: bias may not alias out`);
-  return { m, n, k, batch: count, transposeB };
+  return { m, n, k, batch: count, transposeB, textureB };
 }
 
 export interface MatmulRefOptions {

@@ -3,7 +3,13 @@
  * size bucket), keeps the fastest in memory and in `~/.cache/eeg-sae/matmul_tiles.json`, and hands
  * it to `matmul` while enabled. Off by default: the fixed heuristic is used then.
  */
-import { CommandBatch, createTensor, type Gpu } from "../compute/gpu/mod.ts";
+import {
+  CommandBatch,
+  createMatrixTexture,
+  createTensor,
+  type Gpu,
+  MatrixTexture,
+} from "../compute/gpu/mod.ts";
 import { writeJsonAtomic } from "../compute/io/atomic.ts";
 import {
   heuristicMatmulTile,
@@ -16,14 +22,14 @@ import {
 
 /** Tiles worth trying; the heuristic's own choice is always added. */
 export const MATMUL_TILE_CANDIDATES: readonly MatmulTile[] = [
+  { tm: 16, tn: 16, wg: 8 },
+  { tm: 11, tn: 16, wg: 8 },
+  { tm: 11, tn: 24, wg: 8 },
+  { tm: 22, tn: 16, wg: 8 },
+  { tm: 16, tn: 16, wg: 16 },
   { tm: 8, tn: 16, wg: 16 },
-  { tm: 8, tn: 12, wg: 16 },
-  { tm: 8, tn: 8, wg: 16 },
-  { tm: 4, tn: 16, wg: 16 },
-  { tm: 12, tn: 8, wg: 16 },
-  { tm: 11, tn: 8, wg: 16 },
-  { tm: 8, tn: 12, wg: 32 },
-  { tm: 8, tn: 12, wg: 8 },
+  { tm: 8, tn: 8, wg: 8 },
+  { tm: 4, tn: 16, wg: 8 },
 ];
 
 export interface AutotuneOptions {
@@ -98,12 +104,14 @@ export async function timeMatmulTile(
 ): Promise<number> {
   const lead = shape.batch > 1 ? [shape.batch] : [];
   const a = createTensor(gpu, [...lead, shape.m, shape.k], "f32", "tune a");
-  const b = createTensor(
-    gpu,
-    shape.transposeB ? [shape.n, shape.k] : [shape.k, shape.n],
-    "f32",
-    "tune b",
-  );
+  const b = shape.textureB
+    ? createMatrixTexture(gpu, shape.n, shape.k, new Float32Array(shape.n * shape.k), "tune b")
+    : createTensor(
+      gpu,
+      shape.transposeB ? [shape.n, shape.k] : [shape.k, shape.n],
+      "f32",
+      "tune b",
+    );
   const out = createTensor(gpu, [...lead, shape.m, shape.n], "f32", "tune out");
   const run = async (count: number) => {
     const batch = new CommandBatch(gpu, "matmul tuning");
@@ -119,7 +127,9 @@ export async function timeMatmulTile(
     await run(reps);
     return (performance.now() - t0) / 1000 / reps;
   } finally {
-    for (const t of [a, b, out]) t.buffer.destroy();
+    for (const t of [a, out]) t.buffer.destroy();
+    if (b instanceof MatrixTexture) b.destroy();
+    else b.buffer.destroy();
   }
 }
 

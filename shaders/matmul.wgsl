@@ -9,8 +9,9 @@
 // 1 relu, 2 gelu, using `gelu` from gelu_math.wgsl), HAS_RESIDUAL, and `fn tile_product(row0, col0,
 // batch)`: the K loop written out for this tile shape with one variable per accumulator, because
 // llvmpipe keeps such variables in registers but spills loop-indexed arrays to memory. It reads `a`
-// and `b` as scalars, or `a4`/`b4` as vec4 runs when the sizes are multiples of 4, and ends by
-// calling `store_output` for each accumulator.
+// and `b` as scalars, or `a4`/`b4` as vec4 runs when the sizes are multiples of 4, or B's texels
+// from `bt` (an [N, K] matrix in an rgba32float texture, kernels/matmul.ts), and ends by calling
+// `store_output` for each accumulator.
 
 struct Params {
   m: u32,
@@ -30,6 +31,8 @@ struct Params {
 // The same buffers seen as vec4 runs; an entry point uses either these or the scalar views.
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+// Or B as a texture: texel (x, y) holds B[y, 4x..4x+3].
+@group(0) @binding(1) var bt: texture_2d<f32>;
 
 fn activate(v: f32) -> f32 {
   if (ACT == 1u) {

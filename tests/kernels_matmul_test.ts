@@ -1,11 +1,13 @@
 /**
- * matmul against its float64 CPU reference: plain and transposed B, batched a and b, every epilogue,
- * ragged sizes (1, 3, 5, 88, 1361) on all three load variants and several explicit tiles.
+ * matmul against its float64 CPU reference: plain and transposed B, B in a texture, batched a and
+ * b, every epilogue, ragged sizes (1, 3, 5, 88, 1361) on all four load variants and several
+ * explicit tiles.
  * Tolerance: max |diff| ≤ 1e-5 · max(1, max |ref|).
  */
 import assert from "node:assert/strict";
 import {
   CommandBatch,
+  createMatrixTexture,
   createTensor,
   getGpu,
   readback,
@@ -41,6 +43,8 @@ interface Case {
   activation?: MatmulActivation;
   residual?: boolean;
   tile?: MatmulTile;
+  /** B ([N, K], transposeB) in a MatrixTexture. */
+  textureB?: boolean;
 }
 
 const CASES: Case[] = [
@@ -65,6 +69,13 @@ const CASES: Case[] = [
   { m: 23, n: 300, k: 8, transposeB: false, tile: { tm: 22, tn: 32, wg: 8 } },
   // 75000 one-invocation workgroups: more than 65535, so the grid folds into y.
   { m: 300, n: 1000, k: 2, transposeB: false, tile: { tm: 1, tn: 4, wg: 1 } },
+  // B in a texture: REVE's weights. Ragged rows and columns, epilogues, batched a, explicit tiles.
+  { m: 3, n: 5, k: 8, transposeB: true, textureB: true },
+  { m: 88, n: 13, k: 64, transposeB: true, textureB: true, bias: true, residual: true },
+  { m: 30, n: 260, k: 20, transposeB: true, textureB: true, bias: true, activation: "gelu" },
+  { m: 4, n: 7, k: 16, transposeB: true, textureB: true, lead: [2, 3], activation: "relu" },
+  { m: 23, n: 300, k: 8, transposeB: true, textureB: true, tile: { tm: 22, tn: 32, wg: 8 } },
+  { m: 13, n: 30, k: 20, transposeB: true, textureB: true, tile: { tm: 1, tn: 4, wg: 1 } },
 ];
 
 function describe(c: Case): string {
@@ -75,6 +86,7 @@ function describe(c: Case): string {
     c.activation ?? "",
     c.residual ? "residual" : "",
     c.tile ? `tile ${c.tile.tm}x${c.tile.tn}/${c.tile.wg}` : "",
+    c.textureB ? "texture b" : "",
   ].filter((s) => s !== "");
   return `${c.m}x${c.k}·${c.transposeB ? "Bᵀ" : "B"}→${c.n} ${extras.join(" ")}`.trim();
 }
@@ -91,7 +103,9 @@ for (const [index, c] of CASES.entries()) {
     const biasHost = randomArray(c.n, 300 + index);
     const resHost = randomArray(count * c.m * c.n, 400 + index);
     const a = createTensor(gpu, [...lead, c.m, c.k], "f32", "a", aHost);
-    const b = createTensor(gpu, c.bBatched ? [count, ...bShape] : bShape, "f32", "b", bHost);
+    const b = c.textureB
+      ? createMatrixTexture(gpu, c.n, c.k, bHost, "b")
+      : createTensor(gpu, c.bBatched ? [count, ...bShape] : bShape, "f32", "b", bHost);
     const out = createTensor(gpu, [...lead, c.m, c.n], "f32", "out");
     const opts = {
       transposeB: c.transposeB,
@@ -129,7 +143,13 @@ Deno.test("matmul rejects mismatched shapes and aliasing with ShapeError", async
   assert.throws(() => matmul(batch, a, t([6, 5]), a.reshape([4, 6])), ShapeError);
   assert.throws(() => matmul(batch, t([2, 4, 6]), t([3, 6, 5]), t([2, 4, 5])), ShapeError);
   assert.throws(() => matmul(batch, a, t([6, 5]), out, { residual: t([5, 4]) }), ShapeError);
+  // A texture B holds [N, K] weights: transposeB is required and K must fill whole texels.
+  const weights = createMatrixTexture(gpu, 5, 8, new Float32Array(40), "w");
+  assert.throws(() => matmul(batch, t([4, 8]), weights, out), ShapeError);
+  assert.throws(() => createMatrixTexture(gpu, 5, 6, new Float32Array(30), "w6"), ShapeError);
+  assert.throws(() => createMatrixTexture(gpu, 5, 8, new Float32Array(39), "short"), ShapeError);
   assert.equal(batch.dispatchCount, 0);
+  weights.destroy();
 });
 
 Deno.test("the autotuner picks a candidate, persists it, and matmul stays correct with it", async () => {

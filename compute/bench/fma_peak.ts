@@ -7,8 +7,11 @@ const ITERS = 4096;
 const FLOP_PER_ITER = 8 * 4 * 2;
 const WORKGROUP = 64;
 
-/** GFLOP/s of the FMA loop: median of `runs` runs of `reps` back-to-back dispatches. */
-export async function measureFmaPeak(gpu: Gpu, runs: number, reps = 4): Promise<number> {
+/**
+ * GFLOP/s of the FMA loop: median of `runs` runs of back-to-back dispatches, each run at least
+ * 0.25 s (`reps` is where the warm-up's doubling starts), timed exactly as the kernels it divides.
+ */
+export async function measureFmaPeak(gpu: Gpu, runs: number, reps = 1): Promise<number> {
   const invocations = WORKGROUP * 256;
   const sink = createTensor(gpu, [invocations], "f32", "fma sink");
   try {

@@ -1,9 +1,11 @@
 /**
  * Bench section: matmul GFLOP/s at the REVE-base and SAE shapes, ours against onnxruntime-web
- * (wasm and WebGPU) and the FMA peak measured around each shape. JSON keys: `matmul` (one entry
- * per shape) and `matmul_fraction_of_peak` (the worst REVE shape's fraction of its peak).
+ * (wasm and WebGPU) and the FMA peak measured around each shape. REVE's shapes run as the model
+ * runs them, weights in a texture; the same shapes with weights in a buffer follow for comparison.
+ * JSON keys: `matmul` (one entry per shape) and `matmul_fraction_of_peak` (the worst REVE shape's
+ * fraction of its peak, weights in a texture).
  */
-import { createTensor, type Gpu } from "../gpu/mod.ts";
+import { createMatrixTexture, createTensor, type Gpu, MatrixTexture } from "../gpu/mod.ts";
 import {
   heuristicMatmulTile,
   type MatmulShape,
@@ -20,26 +22,44 @@ import { repsFor, timeAsync, timeGpu, type TimingOptions } from "./timing.ts";
 
 export interface MatmulBenchShape {
   name: string;
-  family: "reve" | "sae";
+  /** `reve` rows make the headline; `reve-buffer` repeats them with B in a buffer. */
+  family: "reve" | "reve-buffer" | "sae";
   m: number;
   k: number;
   n: number;
   /** Our layout: PyTorch [out, in] weights for REVE (a·Bᵀ), [in, out] for the SAE. */
   transposeB: boolean;
+  /** B in a MatrixTexture, as the REVE model holds its weights. */
+  textureB: boolean;
 }
 
-export const MATMUL_BENCH_SHAPES: readonly MatmulBenchShape[] = [
-  { name: "reve qkv 88x512·512→1536", family: "reve", m: 88, k: 512, n: 1536, transposeB: true },
-  { name: "reve mlp-in 88x512·512→2722", family: "reve", m: 88, k: 512, n: 2722, transposeB: true },
+/** REVE-base's matmuls for one trial (88 tokens = 22 channels × 4 patches). */
+const REVE_SHAPES = [
+  { what: "qkv", k: 512, n: 1536 },
+  { what: "mlp-in", k: 512, n: 2722 },
   // The model pads the hidden width 1361 to 1364 (compute/reve/mlp_padding.ts): this is what runs.
-  {
-    name: "reve mlp-out 88x1364·1364→512",
-    family: "reve",
+  { what: "mlp-out", k: 1364, n: 512 },
+];
+
+export const MATMUL_BENCH_SHAPES: readonly MatmulBenchShape[] = [
+  ...REVE_SHAPES.map(({ what, k, n }) => ({
+    name: `reve ${what} 88x${k}·${k}→${n}`,
+    family: "reve" as const,
     m: 88,
-    k: 1364,
-    n: 512,
+    k,
+    n,
     transposeB: true,
-  },
+    textureB: true,
+  })),
+  ...REVE_SHAPES.map(({ what, k, n }) => ({
+    name: `  same, B in a buffer (${what})`,
+    family: "reve-buffer" as const,
+    m: 88,
+    k,
+    n,
+    transposeB: true,
+    textureB: false,
+  })),
   {
     name: "sae encode 4096x512·512→8192",
     family: "sae",
@@ -47,6 +67,7 @@ export const MATMUL_BENCH_SHAPES: readonly MatmulBenchShape[] = [
     k: 512,
     n: 8192,
     transposeB: false,
+    textureB: false,
   },
   {
     name: "sae decode 4096x8192·8192→512",
@@ -55,6 +76,7 @@ export const MATMUL_BENCH_SHAPES: readonly MatmulBenchShape[] = [
     k: 8192,
     n: 512,
     transposeB: false,
+    textureB: false,
   },
 ];
 
@@ -85,18 +107,21 @@ export async function benchOurMatmul(
   targetFlop: number,
   autotune: boolean,
 ): Promise<{ gflops: number; tile: MatmulTile }> {
-  const shape: MatmulShape = { m: s.m, n: s.n, k: s.k, batch: 1, transposeB: s.transposeB };
+  const shape: MatmulShape = {
+    m: s.m,
+    n: s.n,
+    k: s.k,
+    batch: 1,
+    transposeB: s.transposeB,
+    textureB: s.textureB,
+  };
   if (autotune) await setMatmulAutotune(true);
   const tile = autotune ? await tuneMatmul(gpu, shape) : heuristicMatmulTile(shape);
   const rand = (n: number) => new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   const a = createTensor(gpu, [s.m, s.k], "f32", "bench a", rand(s.m * s.k));
-  const b = createTensor(
-    gpu,
-    s.transposeB ? [s.n, s.k] : [s.k, s.n],
-    "f32",
-    "bench b",
-    rand(s.k * s.n),
-  );
+  const b = s.textureB
+    ? createMatrixTexture(gpu, s.n, s.k, rand(s.k * s.n), "bench b")
+    : createTensor(gpu, s.transposeB ? [s.n, s.k] : [s.k, s.n], "f32", "bench b", rand(s.k * s.n));
   const out = createTensor(gpu, [s.m, s.n], "f32", "bench out");
   const flop = 2 * s.m * s.n * s.k;
   try {
@@ -105,7 +130,9 @@ export async function benchOurMatmul(
     }, { reps: repsFor(flop, targetFlop), runs });
     return { gflops: flop / seconds / 1e9, tile };
   } finally {
-    for (const t of [a, b, out]) t.buffer.destroy();
+    for (const t of [a, out]) t.buffer.destroy();
+    if (b instanceof MatrixTexture) b.destroy();
+    else b.buffer.destroy();
   }
 }
 
@@ -160,11 +187,12 @@ export const matmulSection: BenchSection = {
       const target = big ? 1 : ctx.quick ? 2e8 : 5e8;
       // The peak is measured again around each shape: on a shared machine the load drifts, and a
       // fraction of a peak measured minutes earlier would mostly measure the neighbours.
-      const peakBefore = await measureFmaPeak(ctx.gpu, 2, 2);
+      const peakBefore = await measureFmaPeak(ctx.gpu, 2);
       const ours = await benchOurMatmul(ctx.gpu, s, runs, target, ctx.autotune);
-      const nearbyPeak = (peakBefore + await measureFmaPeak(ctx.gpu, 2, 2)) / 2;
+      const nearbyPeak = (peakBefore + await measureFmaPeak(ctx.gpu, 2)) / 2;
       const ort: Partial<Record<OrtBackend, OrtResult>> = {};
-      if (ctx.ort) {
+      // onnxruntime-web has no texture/buffer choice: its rows are the `reve` ones.
+      if (ctx.ort && s.family !== "reve-buffer") {
         for (const backend of ["wasm", "webgpu"] as const) {
           if (ctx.quick && big && backend === "webgpu") continue;
           ort[backend] = await timeOrtMatmul(backend, s.m, s.k, s.n, {

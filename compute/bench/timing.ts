@@ -8,6 +8,15 @@ export interface TimingOptions {
   runs: number;
 }
 
+export interface GpuTimingOptions extends TimingOptions {
+  /**
+   * GPU work only: `reps` doubles during warm-up until one run lasts this long (default 0.25 s).
+   * Waiting for a submit costs Deno ~10 ms whatever the work (`measureSubmitLatency`), so a short
+   * run would time that wait, not the kernel: at 0.25 s it is under 5% of the run.
+   */
+  minRunSeconds?: number;
+}
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) throw new RangeError("median of no values");
   const s = [...xs].sort((a, b) => a - b);
@@ -18,11 +27,12 @@ export function median(xs: readonly number[]): number {
 /**
  * Seconds per repetition of GPU work: each run records `reps` repetitions into one batch, submits
  * once and waits for `onSubmittedWorkDone`, so per-submit overhead is shared by all repetitions.
+ * Warm-up runs (compiling the pipelines) double `reps` until a run lasts `minRunSeconds`.
  */
 export async function timeGpu(
   gpu: Gpu,
   record: (batch: CommandBatch) => void,
-  opts: TimingOptions,
+  opts: GpuTimingOptions,
 ): Promise<number> {
   const run = async (reps: number) => {
     const batch = new CommandBatch(gpu, "bench");
@@ -33,8 +43,23 @@ export async function timeGpu(
     return (performance.now() - t0) / 1000 / reps;
   };
   await run(1);
+  const minRun = opts.minRunSeconds ?? 0.25;
+  let reps = Math.max(1, opts.reps);
+  while (reps < 1 << 16 && (await run(reps)) * reps < minRun) reps *= 2;
   const times: number[] = [];
-  for (let r = 0; r < opts.runs; r++) times.push(await run(opts.reps));
+  for (let r = 0; r < opts.runs; r++) times.push(await run(reps));
+  return median(times);
+}
+
+/** Seconds Deno takes to submit an empty command buffer and wait for it: the fixed cost of a run. */
+export async function measureSubmitLatency(gpu: Gpu, runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    gpu.device.queue.submit([gpu.device.createCommandEncoder().finish()]);
+    await gpu.device.queue.onSubmittedWorkDone();
+    times.push((performance.now() - t0) / 1000);
+  }
   return median(times);
 }
 

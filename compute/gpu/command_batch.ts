@@ -14,8 +14,15 @@ export class KernelError extends Error {
   }
 }
 
-/** A binding: a whole tensor, a raw buffer, or a uniform block given as numbers. */
-export type Binding = Tensor | GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+/** A buffer binding: a whole tensor, a raw buffer, or a range of one. */
+export type BufferBinding = Tensor | GPUBuffer | {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+};
+
+/** A binding: a buffer (see BufferBinding) or a texture view. */
+export type Binding = BufferBinding | GPUTextureView;
 
 export interface Dispatch extends PipelineSpec {
   /** Bindings in @binding order of @group(0). */
@@ -91,13 +98,19 @@ export class CommandBatch {
   }
 
   /** Copies bytes between buffers (ends the current compute pass). */
-  copy(src: Binding, srcOffset: number, dst: Binding, dstOffset: number, bytes: number): void {
+  copy(
+    src: BufferBinding,
+    srcOffset: number,
+    dst: BufferBinding,
+    dstOffset: number,
+    bytes: number,
+  ): void {
     this.#endPass();
     this.#encoder.copyBufferToBuffer(bufferOf(src), srcOffset, bufferOf(dst), dstOffset, bytes);
   }
 
   /** Zero-fills a tensor or buffer range. */
-  clear(target: Binding, byteOffset = 0, byteLength?: number): void {
+  clear(target: BufferBinding, byteOffset = 0, byteLength?: number): void {
     this.#endPass();
     const buf = bufferOf(target);
     this.#encoder.clearBuffer(buf, byteOffset, byteLength ?? buf.size - byteOffset);
@@ -139,12 +152,13 @@ export async function finish(gpu: Gpu): Promise<void> {
   await gpu.device.queue.onSubmittedWorkDone();
 }
 
-function bufferOf(b: Binding): GPUBuffer {
+function bufferOf(b: BufferBinding): GPUBuffer {
   if (b instanceof GPUBuffer) return b;
   return b.buffer;
 }
 
-function toResource(b: Binding): GPUBufferBinding {
+function toResource(b: Binding): GPUBindingResource {
+  if (b instanceof GPUTextureView) return b;
   if (b instanceof GPUBuffer) return { buffer: b };
   if ("shape" in b) {
     return { buffer: b.buffer, size: Math.max(16, Math.ceil(b.byteSize / 16) * 16) };

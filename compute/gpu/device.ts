@@ -32,6 +32,7 @@ export interface GpuLimits {
   maxComputeWorkgroupSizeZ: number;
   maxComputeWorkgroupsPerDimension: number;
   maxStorageBuffersPerShaderStage: number;
+  maxTextureDimension2D: number;
 }
 
 export interface Gpu {
@@ -51,6 +52,7 @@ const LIMIT_NAMES: (keyof GpuLimits)[] = [
   "maxComputeWorkgroupSizeZ",
   "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
+  "maxTextureDimension2D",
 ];
 
 const OPTIONAL_FEATURES: GPUFeatureName[] = ["shader-f16", "timestamp-query"];

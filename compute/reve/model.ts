@@ -23,9 +23,12 @@
 import {
   BufferPool,
   CommandBatch,
+  createMatrixTexture,
   createTensor,
   getGpu,
   type Gpu,
+  MatrixTexture,
+  matrixTextureProblem,
   readback,
   type Tensor,
   upload,
@@ -33,7 +36,7 @@ import {
 import { add } from "../../kernels/elementwise.ts";
 import { geglu } from "../../kernels/gelu.ts";
 import { layerNorm } from "../../kernels/layernorm.ts";
-import { matmul } from "../../kernels/matmul.ts";
+import { matmul, type MatmulB } from "../../kernels/matmul.ts";
 import { attention, sliceColumns } from "../../kernels/attention.ts";
 import { unfoldPatches } from "../../kernels/patch_embed.ts";
 import { rmsNorm } from "../../kernels/rmsnorm.ts";
@@ -68,19 +71,20 @@ export interface ForwardOptions {
 const LAYER_NORM_EPS = 1e-5;
 const RMS_NORM_EPS = 1e-6;
 
+/** Matmul weights are MatrixTextures where the device allows (faster on llvmpipe), else tensors. */
 interface BlockWeights {
   attnNorm: Tensor;
-  qkv: Tensor;
-  out: Tensor;
+  qkv: MatmulB;
+  out: MatmulB;
   mlpNorm: Tensor;
-  mlpIn: Tensor;
-  mlpOut: Tensor;
+  mlpIn: MatmulB;
+  mlpOut: MatmulB;
 }
 
 interface ModelWeights {
-  patchWeight: Tensor;
+  patchWeight: MatmulB;
   patchBias: Tensor;
-  mlp4dWeight: Tensor;
+  mlp4dWeight: MatmulB;
   mlp4dNormWeight: Tensor;
   mlp4dNormBias: Tensor;
   lnWeight: Tensor;
@@ -90,11 +94,23 @@ interface ModelWeights {
   blocks: BlockWeights[];
 }
 
+export interface ReveLoadOptions {
+  /**
+   * Hold the matmul weights in textures where the device allows it (default true); false keeps
+   * them in storage buffers (for comparison: the outputs are the same).
+   */
+  textureWeights?: boolean;
+}
+
 /** Loads `dir/config.json` and `dir/model.safetensors` and uploads the weights. */
-export async function loadReve(dir: string, gpu?: Gpu): Promise<ReveModel> {
+export async function loadReve(
+  dir: string,
+  gpu?: Gpu,
+  opts: ReveLoadOptions = {},
+): Promise<ReveModel> {
   const cfg = await readReveConfig(`${dir}/config.json`);
   const weights = await readReveWeights(`${dir}/model.safetensors`, cfg);
-  return ReveModel.fromWeights(cfg, weights, gpu ?? await getGpu());
+  return ReveModel.fromWeights(cfg, weights, gpu ?? await getGpu(), opts);
 }
 
 /** What the last forward did: GPU passes (batch splits), blocks run per pass, dispatches. */
@@ -117,26 +133,41 @@ export class ReveModel {
   }
 
   /** Uploads validated host weights (see weights.ts); the map is emptied as tensors are uploaded. */
-  static fromWeights(cfg: ReveConfig, host: Map<string, HostTensor>, gpu: Gpu): ReveModel {
-    const take = (
-      key: string,
-      shape?: number[],
-      pad: (t: HostTensor) => HostTensor = (t) => t,
-    ): Tensor => {
+  static fromWeights(
+    cfg: ReveConfig,
+    host: Map<string, HostTensor>,
+    gpu: Gpu,
+    opts: ReveLoadOptions = {},
+  ): ReveModel {
+    const hostTensor = (key: string, pad: (t: HostTensor) => HostTensor): HostTensor => {
       const found = host.get(key);
       if (!found) throw new ReveWeightsError("fromWeights", [`missing key "${key}"`]);
-      const t = pad(found);
-      const tensor = createTensor(gpu, shape ?? t.shape, "f32", key, t.data);
       host.delete(key);
-      return tensor;
+      return pad(found);
+    };
+    const take = (key: string, shape?: number[]): Tensor => {
+      const t = hostTensor(key, (t) => t);
+      return createTensor(gpu, shape ?? t.shape, "f32", key, t.data);
+    };
+    /** A PyTorch [out, in] weight, the B of a·Bᵀ. */
+    const takeMatrix = (key: string, pad: (t: HostTensor) => HostTensor = (t) => t): MatmulB => {
+      const t = hostTensor(key, pad);
+      const [rows, cols] = t.shape;
+      if (
+        opts.textureWeights !== false && t.shape.length === 2 &&
+        matrixTextureProblem(gpu, rows, cols) === undefined
+      ) {
+        return createMatrixTexture(gpu, rows, cols, t.data, key);
+      }
+      return createTensor(gpu, t.shape, "f32", key, t.data);
     };
     const D = cfg.embedDim;
     const hidden = mlpHidden(cfg);
     const padded = paddedMlpHidden(cfg);
     const weights: ModelWeights = {
-      patchWeight: take("to_patch_embedding.0.weight"),
+      patchWeight: takeMatrix("to_patch_embedding.0.weight"),
       patchBias: take("to_patch_embedding.0.bias"),
-      mlp4dWeight: take("mlp4d.0.weight"),
+      mlp4dWeight: takeMatrix("mlp4d.0.weight"),
       mlp4dNormWeight: take("mlp4d.2.weight"),
       mlp4dNormBias: take("mlp4d.2.bias"),
       lnWeight: take("ln.weight"),
@@ -148,15 +179,14 @@ export class ReveModel {
       const k = blockKeys(l);
       weights.blocks.push({
         attnNorm: take(k.attnNorm),
-        qkv: take(k.qkv),
-        out: take(k.out),
+        qkv: takeMatrix(k.qkv),
+        out: takeMatrix(k.out),
         mlpNorm: take(k.mlpNorm),
-        mlpIn: take(
+        mlpIn: takeMatrix(
           k.mlpIn,
-          undefined,
           (t) => padMlpInWeight(t, hidden, padded, cfg.useGeglu ? 2 : 1),
         ),
-        mlpOut: take(k.mlpOut, undefined, (t) => padMlpOutWeight(t, hidden, padded)),
+        mlpOut: takeMatrix(k.mlpOut, (t) => padMlpOutWeight(t, hidden, padded)),
       });
     }
     return new ReveModel(cfg, gpu, weights);
@@ -213,7 +243,15 @@ export class ReveModel {
 
   /** GPU bytes held by the weights (the MLP's padded to a hidden width of a multiple of 4). */
   get weightBytes(): number {
-    return this.#weightTensors().reduce((sum, t) => sum + t.buffer.size, 0);
+    return this.#weightTensors().reduce(
+      (sum, t) => sum + (t instanceof MatrixTexture ? t.byteSize : t.buffer.size),
+      0,
+    );
+  }
+
+  /** How many weight matrices are held in textures (the rest of the weights are in buffers). */
+  get textureWeightCount(): number {
+    return this.#weightTensors().filter((t) => t instanceof MatrixTexture).length;
   }
 
   /** The most GPU bytes the activation pool has held at once (`BufferPool.peakBytes`). */
@@ -223,11 +261,14 @@ export class ReveModel {
 
   /** Destroys the weights and pooled buffers. */
   dispose(): void {
-    for (const t of this.#weightTensors()) t.buffer.destroy();
+    for (const t of this.#weightTensors()) {
+      if (t instanceof MatrixTexture) t.destroy();
+      else t.buffer.destroy();
+    }
     this.#pool.trim();
   }
 
-  #weightTensors(): Tensor[] {
+  #weightTensors(): MatmulB[] {
     const w = this.weights;
     return [
       w.patchWeight,
