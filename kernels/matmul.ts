@@ -13,12 +13,16 @@ import {
 import { GELU_WGSL, geluRef } from "./gelu.ts";
 import { grid1d } from "./grid.ts";
 
-export type MatmulActivation = "none" | "relu" | "gelu";
+/**
+ * The activation of the epilogue. `geglu` (REVE's MLP) pairs the product's columns: with N = 2H,
+ * out[.., j] = y[j] · gelu(y[H + j]) for j < H, so `out` has H columns; it needs transposeB.
+ */
+export type MatmulActivation = "none" | "relu" | "gelu" | "geglu";
 
 export interface MatmulOptions {
   /** B is [N, K] (PyTorch `[out, in]` weights, computing a·Bᵀ) instead of [K, N]. */
   transposeB?: boolean;
-  /** [N], added before the activation. */
+  /** [N] (the product's columns), added before the activation. */
   bias?: Tensor;
   activation?: MatmulActivation;
   /** Same shape as `out`, added after the activation; must not be `out` itself. */
@@ -73,7 +77,7 @@ export function heuristicMatmulTile(shape: MatmulShape): MatmulTile {
   return { tm, tn, wg: 8 };
 }
 
-const ACTIVATION_CODE: Record<MatmulActivation, number> = { none: 0, relu: 1, gelu: 2 };
+const ACTIVATION_CODE: Record<MatmulActivation, number> = { none: 0, relu: 1, gelu: 2, geglu: 3 };
 
 /** Records out = epilogue(a · op(b)). Validates shapes; allocates nothing but a uniform block. */
 export function matmul(
@@ -85,7 +89,9 @@ export function matmul(
 ): void {
   const shape = checkMatmulShapes(a, b, out, opts);
   const tile = tileChooser?.(batch.gpu, shape) ?? heuristicMatmulTile(shape);
-  matmulWithTile(batch, a, b, out, opts, tile);
+  // geglu splits a tile's columns into value and gate halves of whole vec4 groups.
+  const tn = opts.activation === "geglu" ? Math.ceil(tile.tn / 8) * 8 : tile.tn;
+  matmulWithTile(batch, a, b, out, opts, { ...tile, tn });
 }
 
 /** How the K loop reads memory: vec4 runs where the sizes allow, scalars otherwise. */
@@ -117,10 +123,15 @@ export function matmulWithTile(
   ) {
     throw new ShapeError(`matmul tile ${JSON.stringify(tile)}: need tm >= 1, tn a multiple of 4`);
   }
-  const tilesN = Math.ceil(n / tile.tn);
+  const activation = opts.activation ?? "none";
+  const geglu = activation === "geglu";
+  if (geglu && tile.tn % 8 !== 0) {
+    throw new ShapeError(`matmul tile ${JSON.stringify(tile)}: geglu needs tn a multiple of 8`);
+  }
+  // With geglu a tile's tn product columns are tn/2 value and tn/2 gate columns: tn/2 outputs.
+  const tilesN = Math.ceil((geglu ? n / 2 : n) / (geglu ? tile.tn / 2 : tile.tn));
   const groupsN = Math.ceil(tilesN / tile.wg);
   const groups = Math.ceil(m / tile.tm) * groupsN;
-  const activation = opts.activation ?? "none";
   const variant = matmulVariant(shape);
   const header = [
     GELU_WGSL,
@@ -131,7 +142,7 @@ export function matmulWithTile(
     `const HAS_BIAS: bool = ${opts.bias !== undefined};`,
     `const ACT: u32 = ${ACTIVATION_CODE[activation]}u;`,
     `const HAS_RESIDUAL: bool = ${opts.residual !== undefined};`,
-    tileProductWgsl(tile, variant, shape.transposeB),
+    tileProductWgsl(tile, variant, shape.transposeB, geglu),
   ].join("\n");
   const params = batch.uniform(new Uint32Array([m, n, shape.k, groupsN]));
   batch.dispatch({
@@ -160,7 +171,12 @@ export function matmulWithTile(
  * `fn tile_product(row0, col0, batch)` for matmul.wgsl, written out for one tile shape: one variable
  * per accumulator and per loaded value (llvmpipe spills loop-indexed arrays to memory).
  */
-function tileProductWgsl(tile: MatmulTile, variant: MatmulVariant, transposeB: boolean): string {
+function tileProductWgsl(
+  tile: MatmulTile,
+  variant: MatmulVariant,
+  transposeB: boolean,
+  geglu: boolean,
+): string {
   const { tm, tn } = tile;
   const rows = [...Array(tm).keys()];
   const cols = [...Array(tn).keys()];
@@ -198,12 +214,19 @@ function tileProductWgsl(tile: MatmulTile, variant: MatmulVariant, transposeB: b
     }
   } else {
     const vec = variant === "k4" || variant === "tex";
+    const half = tn / 2;
+    // geglu: accumulators j < tn/2 are value columns oc0 + j, the rest gate columns H + oc0 + j'.
+    if (geglu) L.push("  let h = n / 2u;", "  let oc0 = col0 / 2u;");
     for (const j of cols) {
-      const col = `min(col0 + ${j}u, n - 1u)`;
+      const col = !geglu
+        ? `min(col0 + ${j}u, n - 1u)`
+        : j < half
+        ? `min(oc0 + ${j}u, h - 1u)`
+        : `h + min(oc0 + ${j - half}u, h - 1u)`;
       // For a texture, the offset is the texel row; otherwise an element (or vec4) index.
       L.push(
         `  let bo${j} = ${
-          variant === "tex" ? col : `b_base + ${transposeB ? `${col} * kw` : col}`
+          variant === "tex" ? col : `b_base + ${transposeB ? `(${col}) * kw` : col}`
         };`,
       );
     }
@@ -230,8 +253,16 @@ function tileProductWgsl(tile: MatmulTile, variant: MatmulVariant, transposeB: b
     }
     L.push("  }");
     for (const i of rows) {
-      for (const j of cols) {
-        L.push(`  store_output(batch, row0 + ${i}u, col0 + ${j}u, c${i}_${j});`);
+      if (geglu) {
+        for (const j of cols.slice(0, half)) {
+          L.push(
+            `  store_geglu(batch, row0 + ${i}u, oc0 + ${j}u, c${i}_${j}, c${i}_${j + half});`,
+          );
+        }
+      } else {
+        for (const j of cols) {
+          L.push(`  store_output(batch, row0 + ${i}u, col0 + ${j}u, c${i}_${j});`);
+        }
       }
     }
   }
@@ -283,7 +314,10 @@ export function checkMatmulShapes(
       `${where}: inner sizes differ (a has K=${k}, b${transposeB ? "ᵀ" : ""} has K=${bk})`,
     );
   }
-  const expected = [...lead, m, n];
+  if (opts.activation === "geglu" && (!transposeB || n % 2 !== 0)) {
+    throw new ShapeError(`${where}: geglu needs transposeB and an even N (value and gate halves)`);
+  }
+  const expected = [...lead, m, opts.activation === "geglu" ? n / 2 : n];
   if (out.shape.length !== expected.length || out.shape.some((d, i) => d !== expected[i])) {
     throw new ShapeError(`${where}: out must be [${expected}]`);
   }
@@ -322,10 +356,22 @@ export function matmulRef(
   k: number,
   opts: MatmulRefOptions = {},
 ): Float32Array {
+  const act = opts.activation ?? "none";
+  if (act === "geglu") {
+    const y = matmulRef(a, b, m, n, k, { ...opts, activation: "none", residual: undefined });
+    const h = n / 2;
+    const out = new Float32Array(y.length / 2);
+    for (let r = 0; r < out.length / h; r++) {
+      for (let j = 0; j < h; j++) {
+        const o = r * h + j;
+        out[o] = y[r * n + j] * geluRef(y[r * n + h + j]) + (opts.residual?.[o] ?? 0);
+      }
+    }
+    return out;
+  }
   const count = opts.batch ?? 1;
   const bBatched = count > 1 && b.length === count * k * n;
   const out = new Float32Array(count * m * n);
-  const act = opts.activation ?? "none";
   for (let p = 0; p < count; p++) {
     const ao = p * m * k;
     const bo = bBatched ? p * k * n : 0;

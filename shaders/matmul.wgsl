@@ -6,12 +6,13 @@
 // edges: row/column offsets are clamped so loads stay inside the buffers; only stores are masked.
 //
 // The header (kernels/matmul.ts) supplies the consts TM, TN, WG, B_BATCHED, HAS_BIAS, ACT (0 none,
-// 1 relu, 2 gelu, using `gelu` from gelu_math.wgsl), HAS_RESIDUAL, and `fn tile_product(row0, col0,
-// batch)`: the K loop written out for this tile shape with one variable per accumulator, because
+// 1 relu, 2 gelu, 3 geglu, using `gelu` from gelu_math.wgsl), HAS_RESIDUAL, and `fn
+// tile_product(row0, col0, batch)`: the K loop written out for this tile shape with one variable per accumulator, because
 // llvmpipe keeps such variables in registers but spills loop-indexed arrays to memory. It reads `a`
 // and `b` as scalars, or `a4`/`b4` as vec4 runs when the sizes are multiples of 4, or B's texels
 // from `bt` (an [N, K] matrix in an rgba32float texture, kernels/matmul.ts), and ends by calling
-// `store_output` for each accumulator.
+// `store_output` for each accumulator (`store_geglu` for each value/gate pair with geglu, where
+// the output has n/2 columns).
 
 struct Params {
   m: u32,
@@ -58,6 +59,26 @@ fn store_output(batch: u32, row: u32, col: u32, acc: f32) {
       v += residual[o];
     }
     out[o] = v;
+  }
+}
+
+// GEGLU: out[row, col] = (value + bias[col]) · gelu(gate + bias[n/2 + col]) (+ residual).
+fn store_geglu(batch: u32, row: u32, col: u32, value: f32, gate: f32) {
+  let m = params.m;
+  let h = params.n / 2u;
+  if (row < m && col < h) {
+    var v = value;
+    var g = gate;
+    if (HAS_BIAS) {
+      v += bias[col];
+      g += bias[h + col];
+    }
+    let o = (batch * m + row) * h + col;
+    var r = v * gelu(g);
+    if (HAS_RESIDUAL) {
+      r += residual[o];
+    }
+    out[o] = r;
   }
 }
 

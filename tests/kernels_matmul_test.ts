@@ -76,6 +76,22 @@ const CASES: Case[] = [
   { m: 4, n: 7, k: 16, transposeB: true, textureB: true, lead: [2, 3], activation: "relu" },
   { m: 23, n: 300, k: 8, transposeB: true, textureB: true, tile: { tm: 22, tn: 32, wg: 8 } },
   { m: 13, n: 30, k: 20, transposeB: true, textureB: true, tile: { tm: 1, tn: 4, wg: 1 } },
+  // GEGLU epilogue (N = 2H product columns → H outputs): REVE's MLP, ragged H, every load variant.
+  { m: 88, n: 2 * 13, k: 64, transposeB: true, textureB: true, activation: "geglu" },
+  { m: 30, n: 2 * 37, k: 20, transposeB: true, activation: "geglu", bias: true, residual: true },
+  { m: 7, n: 2 * 5, k: 9, transposeB: true, activation: "geglu", bias: true },
+  { m: 4, n: 2 * 9, k: 16, transposeB: true, lead: [2], textureB: true, activation: "geglu" },
+  {
+    m: 23,
+    n: 2 * 30,
+    k: 8,
+    transposeB: true,
+    textureB: true,
+    activation: "geglu",
+    residual: true,
+    tile: { tm: 22, tn: 24, wg: 8 },
+  },
+  { m: 13, n: 2 * 6, k: 12, transposeB: true, activation: "geglu", tile: { tm: 3, tn: 8, wg: 2 } },
 ];
 
 function describe(c: Case): string {
@@ -101,18 +117,22 @@ for (const [index, c] of CASES.entries()) {
     const aHost = randomArray(count * c.m * c.k, 100 + index);
     const bHost = randomArray((c.bBatched ? count : 1) * c.n * c.k, 200 + index);
     const biasHost = randomArray(c.n, 300 + index);
-    const resHost = randomArray(count * c.m * c.n, 400 + index);
+    const resHost = randomArray(
+      count * c.m * (c.activation === "geglu" ? c.n / 2 : c.n),
+      400 + index,
+    );
     const a = createTensor(gpu, [...lead, c.m, c.k], "f32", "a", aHost);
     const b = c.textureB
       ? createMatrixTexture(gpu, c.n, c.k, bHost, "b")
       : createTensor(gpu, c.bBatched ? [count, ...bShape] : bShape, "f32", "b", bHost);
-    const out = createTensor(gpu, [...lead, c.m, c.n], "f32", "out");
+    const outCols = c.activation === "geglu" ? c.n / 2 : c.n;
+    const out = createTensor(gpu, [...lead, c.m, outCols], "f32", "out");
     const opts = {
       transposeB: c.transposeB,
       activation: c.activation,
       bias: c.bias ? createTensor(gpu, [c.n], "f32", "bias", biasHost) : undefined,
       residual: c.residual
-        ? createTensor(gpu, [...lead, c.m, c.n], "f32", "residual", resHost)
+        ? createTensor(gpu, [...lead, c.m, outCols], "f32", "residual", resHost)
         : undefined,
     };
     const batch = new CommandBatch(gpu, "matmul test");
@@ -148,6 +168,20 @@ Deno.test("matmul rejects mismatched shapes and aliasing with ShapeError", async
   assert.throws(() => matmul(batch, t([4, 8]), weights, out), ShapeError);
   assert.throws(() => createMatrixTexture(gpu, 5, 6, new Float32Array(30), "w6"), ShapeError);
   assert.throws(() => createMatrixTexture(gpu, 5, 8, new Float32Array(39), "short"), ShapeError);
+  // geglu: transposeB, an even N and out of N/2 columns; an explicit tile needs tn % 8 = 0.
+  const geglu = { activation: "geglu" as const };
+  assert.throws(() => matmul(batch, a, t([6, 10]), out, geglu), ShapeError);
+  assert.throws(() => matmul(batch, a, t([9, 6]), t([4, 4]), { ...geglu, transposeB: true }));
+  assert.throws(() => matmul(batch, a, t([10, 6]), t([4, 10]), { ...geglu, transposeB: true }));
+  assert.throws(
+    () =>
+      matmulWithTile(batch, a, t([10, 6]), out, { ...geglu, transposeB: true }, {
+        tm: 4,
+        tn: 12,
+        wg: 8,
+      }),
+    ShapeError,
+  );
   assert.equal(batch.dispatchCount, 0);
   weights.destroy();
 });

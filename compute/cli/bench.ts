@@ -16,7 +16,7 @@ await runCli({
     {
       name: "json",
       type: "boolean",
-      help: "print one JSON object instead of tables",
+      help: "print one JSON object on stdout (the tables go to stderr)",
       default: false,
     },
     { name: "no_ort", type: "boolean", help: "do not race onnxruntime-web", default: false },
@@ -46,7 +46,8 @@ await runCli({
       autotune: bool(values, "autotune"),
       fullShapes: bool(values, "full_shapes"),
       only: list(values, "only"),
-      log: json ? () => {} : (line) => console.log(line),
+      // With --json, stdout holds only the JSON object; the tables still show progress on stderr.
+      log: json ? (line) => console.error(line) : (line) => console.log(line),
     });
     if (json) console.log(JSON.stringify(results));
   },

@@ -34,7 +34,6 @@ import {
   upload,
 } from "../gpu/mod.ts";
 import { add } from "../../kernels/elementwise.ts";
-import { geglu } from "../../kernels/gelu.ts";
 import { layerNorm } from "../../kernels/layernorm.ts";
 import { matmul, type MatmulB } from "../../kernels/matmul.ts";
 import { attention, sliceColumns } from "../../kernels/attention.ts";
@@ -459,10 +458,9 @@ export class ReveModel {
       offer(mlpIn, pre + "mlp.hook_mlp_in");
       let act: Tensor;
       if (cfg.useGeglu) {
-        const up = take([rows, 2 * hidden], "mlp up");
-        matmul(batch, mlpIn, bw.mlpIn, up, { transposeB: true });
+        // One pass: the product's value and gate halves meet in the matmul's epilogue.
         act = take([rows, hidden], "geglu");
-        geglu(batch, up, act);
+        matmul(batch, mlpIn, bw.mlpIn, act, { transposeB: true, activation: "geglu" });
       } else {
         act = take([rows, hidden], "mlp up gelu");
         matmul(batch, mlpIn, bw.mlpIn, act, { transposeB: true, activation: "gelu" });
