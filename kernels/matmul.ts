@@ -61,19 +61,23 @@ export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): vo
 }
 
 /**
- * The default tile, from interleaved timings on llvmpipe (BENCHMARKS.md): 11 to 22 rows × 16
- * columns, each loaded value feeding 11 to 22 FMAs, which outweighs the spilled accumulators
- * (texture loads cost less, so that variant affords the taller tile). The row count is the one of
- * the candidates that wastes the fewest padded rows, the taller on ties (a trial's 88 tokens are
- * 4 × 22 or 8 × 11); small M or N shrink the tile; workgroups of 8 invocations, one llvmpipe SIMD row.
+ * The default tile. On a software adapter (llvmpipe), from interleaved timings (BENCHMARKS.md):
+ * 11 to 22 rows × 16 columns, each loaded value feeding 11 to 22 FMAs, which outweighs the spilled
+ * accumulators (texture loads cost less, so that variant affords the taller tile); the row count is
+ * the candidate that wastes the fewest padded rows, the taller on ties (a trial's 88 tokens are
+ * 4 × 22 or 8 × 11); workgroups of 8 invocations, one llvmpipe SIMD row. A hardware GPU needs many
+ * more invocations in flight, so there each computes 4 × 4 outputs in workgroups of 64; that choice
+ * is untimed here (no GPU was lent), and `deno task bench --autotune` times the candidates on the
+ * adapter at hand. Small M or N shrink the tile.
  */
-export function heuristicMatmulTile(shape: MatmulShape): MatmulTile {
+export function heuristicMatmulTile(shape: MatmulShape, softwareAdapter = true): MatmulTile {
+  if (!softwareAdapter) return { tm: Math.min(shape.m, 4), tn: 4, wg: 64 };
+  const tn = shape.n <= 4 ? 4 : shape.n <= 8 ? 8 : shape.n <= 12 ? 12 : 16;
   const padded = (tm: number) => Math.ceil(shape.m / tm) * tm;
   const rows = shape.textureB ? [22, 16, 12, 11, 8] : [16, 12, 11, 8];
   const tm = shape.m <= 8
     ? shape.m
     : rows.reduce((best, t) => (padded(t) < padded(best) ? t : best));
-  const tn = shape.n <= 4 ? 4 : shape.n <= 8 ? 8 : shape.n <= 12 ? 12 : 16;
   return { tm, tn, wg: 8 };
 }
 
@@ -88,7 +92,8 @@ export function matmul(
   opts: MatmulOptions = {},
 ): void {
   const shape = checkMatmulShapes(a, b, out, opts);
-  const tile = tileChooser?.(batch.gpu, shape) ?? heuristicMatmulTile(shape);
+  const tile = tileChooser?.(batch.gpu, shape) ??
+    heuristicMatmulTile(shape, batch.gpu.adapter.isFallbackAdapter);
   // geglu splits a tile's columns into value and gate halves of whole vec4 groups.
   const tn = opts.activation === "geglu" ? Math.ceil(tile.tn / 8) * 8 : tile.tn;
   matmulWithTile(batch, a, b, out, opts, { ...tile, tn });

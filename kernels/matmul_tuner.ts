@@ -30,6 +30,10 @@ export const MATMUL_TILE_CANDIDATES: readonly MatmulTile[] = [
   { tm: 8, tn: 16, wg: 16 },
   { tm: 8, tn: 8, wg: 8 },
   { tm: 4, tn: 16, wg: 8 },
+  // Shapes for a hardware GPU: many small tiles in flight.
+  { tm: 4, tn: 4, wg: 64 },
+  { tm: 2, tn: 4, wg: 128 },
+  { tm: 8, tn: 8, wg: 64 },
 ];
 
 export interface AutotuneOptions {
@@ -138,7 +142,7 @@ export async function tuneMatmul(gpu: Gpu, shape: MatmulShape): Promise<MatmulTi
   const key = matmulTuneKey(gpu, shape);
   const known = choices.get(key);
   if (known) return known;
-  const heuristic = heuristicMatmulTile(shape);
+  const heuristic = heuristicMatmulTile(shape, gpu.adapter.isFallbackAdapter);
   const candidates = [heuristic, ...MATMUL_TILE_CANDIDATES].filter((t, i, all) =>
     t.tm <= Math.max(shape.m, 1) &&
     all.findIndex((u) => u.tm === t.tm && u.tn === t.tn && u.wg === t.wg) === i

@@ -92,7 +92,29 @@ const CASES: Case[] = [
     tile: { tm: 22, tn: 24, wg: 8 },
   },
   { m: 13, n: 2 * 6, k: 12, transposeB: true, activation: "geglu", tile: { tm: 3, tn: 8, wg: 2 } },
+  // The hardware-GPU default tile (4 × 4 in workgroups of 64), run here on whatever adapter exists.
+  { m: 70, n: 150, k: 36, transposeB: true, bias: true, tile: { tm: 4, tn: 4, wg: 64 } },
+  { m: 70, n: 150, k: 36, transposeB: true, textureB: true, tile: { tm: 4, tn: 4, wg: 64 } },
+  {
+    m: 33,
+    n: 2 * 20,
+    k: 12,
+    transposeB: true,
+    activation: "geglu",
+    tile: { tm: 4, tn: 8, wg: 64 },
+  },
 ];
+
+Deno.test("the default tile: taller register tiles on a software adapter, small ones on hardware", () => {
+  const reve = { m: 88, n: 1536, k: 512, batch: 1, transposeB: true };
+  // 88 rows = 4 × 22 (texture B) or 8 × 11 (buffer B): no padded rows either way.
+  assert.deepEqual(heuristicMatmulTile({ ...reve, textureB: true }), { tm: 22, tn: 16, wg: 8 });
+  assert.deepEqual(heuristicMatmulTile(reve), { tm: 11, tn: 16, wg: 8 });
+  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 4096 }), { tm: 16, tn: 16, wg: 8 });
+  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 3, n: 7 }), { tm: 3, tn: 8, wg: 8 });
+  assert.deepEqual(heuristicMatmulTile(reve, false), { tm: 4, tn: 4, wg: 64 });
+  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 2 }, false), { tm: 2, tn: 4, wg: 64 });
+});
 
 function describe(c: Case): string {
   const extras = [
@@ -207,7 +229,7 @@ Deno.test("the autotuner picks a candidate, persists it, and matmul stays correc
     const choice = saved[key];
     assert.ok(choice, `cache file lacks ${key}: ${JSON.stringify(saved)}`);
     const allowed = [
-      heuristicMatmulTile({ m, n, k, batch: 1, transposeB: true }),
+      heuristicMatmulTile({ m, n, k, batch: 1, transposeB: true }, gpu.adapter.isFallbackAdapter),
       ...MATMUL_TILE_CANDIDATES,
     ];
     assert.ok(allowed.some((t) => t.tm === choice.tm && t.tn === choice.tn && t.wg === choice.wg));

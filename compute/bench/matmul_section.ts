@@ -116,7 +116,9 @@ export async function benchOurMatmul(
     textureB: s.textureB,
   };
   if (autotune) await setMatmulAutotune(true);
-  const tile = autotune ? await tuneMatmul(gpu, shape) : heuristicMatmulTile(shape);
+  const tile = autotune
+    ? await tuneMatmul(gpu, shape)
+    : heuristicMatmulTile(shape, gpu.adapter.isFallbackAdapter);
   const rand = (n: number) => new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   const a = createTensor(gpu, [s.m, s.k], "f32", "bench a", rand(s.m * s.k));
   const b = s.textureB
