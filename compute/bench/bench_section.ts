@@ -15,7 +15,7 @@ export interface BenchContext {
   autotune: boolean;
   /** Run the full shapes even on a software adapter, where sections otherwise scale them down. */
   fullShapes: boolean;
-  /** Human-readable output (silent with --json). */
+  /** Human-readable output (stderr with --json). */
   log: (line: string) => void;
   /** Everything measured so far; becomes the --json object. */
   results: Record<string, unknown>;

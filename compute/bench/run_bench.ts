@@ -3,6 +3,7 @@ import { getGpu } from "../gpu/mod.ts";
 import type { BenchContext, BenchSection } from "./bench_section.ts";
 import { fmaSection } from "./fma_section.ts";
 import { GpuMemoryMeter } from "./gpu_memory.ts";
+import { loadCostSection } from "./load_cost_section.ts";
 import { matmulSection } from "./matmul_section.ts";
 import { reveForwardSection } from "./reve_section.ts";
 import { saeStepSection } from "./sae_step.ts";
@@ -10,6 +11,7 @@ import { saeStepSection } from "./sae_step.ts";
 /** Sections in run order. */
 export const BENCH_SECTIONS: readonly BenchSection[] = [
   fmaSection,
+  loadCostSection,
   matmulSection,
   reveForwardSection,
   saeStepSection,
