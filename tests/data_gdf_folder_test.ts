@@ -41,6 +41,21 @@ Deno.test("gdf folder: training and labelled evaluation sessions convert to an L
   }
 });
 
+Deno.test("gdf folder: the competition's A01E.mat beside A01E.gdf labels the evaluation session", async () => {
+  const dir = await folderWith(["A01T.gdf", "A01E.gdf", "A01E.mat"]);
+  const summary = await convertGdfFolder(dir, `${dir}/out.lmdb`, () => {});
+  assert.deepEqual(summary.skipped, []);
+  const lmdb = await LmdbSource.open(`${dir}/out.lmdb`);
+  const e = await GdfSource.open(`${dir}/A01E.gdf`, { labelFile: `${DIR}A01E_labels.txt` });
+  try {
+    const labels = new Map(lmdb.trials.map((m) => [m.key, m.label]));
+    for (const t of e.trials) assert.equal(labels.get(t.key), t.label, t.key);
+  } finally {
+    lmdb.close();
+    e.close();
+  }
+});
+
 Deno.test("gdf folder: an evaluation file without labels is left out; none at all is an error", async () => {
   const dir = await folderWith(["A01T.gdf", "A01E.gdf"]);
   const summary = await convertGdfFolder(dir, `${dir}/out.lmdb`, () => {});

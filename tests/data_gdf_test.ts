@@ -7,6 +7,7 @@ import { GdfError, GdfSource, parseGdf } from "../compute/data/gdf_source.ts";
 import { exportTrials } from "../compute/data/export.ts";
 import { readNpz } from "../compute/io/npz.ts";
 import { rejectsWith, throwsWith } from "./fixtures/data_helpers.ts";
+import { ioFixture } from "./fixtures/io_helpers.ts";
 
 const DIR = new URL("./fixtures/data/gdf/", import.meta.url);
 const path = (name: string) => new URL(name, DIR).pathname;
@@ -69,6 +70,17 @@ Deno.test("gdf: evaluation labels come from the label file; a custom window appl
   const npz = await readNpz(out);
   assert.deepEqual(npz.get("eeg")!.shape, [4, 22, 500]);
   assert.deepEqual(Array.from(npz.get("labels")!.data as BigInt64Array, Number), [3, 2, 1, 0]);
+});
+
+Deno.test("gdf: evaluation labels from the competition's MAT-file (classlabel)", async () => {
+  const fromMat = await GdfSource.open(path("A01E.gdf"), { labelFile: path("A01E.mat") });
+  assert.deepEqual(fromMat.trials.map((t) => t.label), expected.labels_E);
+  // A MAT-file with several numeric variables and no classlabel names what it has.
+  await rejectsWith(
+    () => GdfSource.open(path("A01E.gdf"), { labelFile: ioFixture("mat/mixed.mat") }),
+    GdfError,
+    /mixed\.mat: no "classlabel" variable \(variables: x, k, small, mask, big, note\)/,
+  );
 });
 
 Deno.test("gdf: a label file with the wrong count or values is an error naming it", async () => {

@@ -20,7 +20,10 @@ import {
 import { median } from "./timing.ts";
 
 /** The channels are BCIC2a's 22. */
-export type ReveForwardBenchOptions = ReveBenchOptions;
+export interface ReveForwardBenchOptions extends ReveBenchOptions {
+  /** Matmul weights in textures (the model's default) or, when false, in storage buffers. */
+  textureWeights?: boolean;
+}
 
 export interface ReveForwardBenchRow {
   batch: number;
@@ -58,7 +61,9 @@ export async function benchReveForward(
   const o = resolveReveBenchOptions(options, "REVE forward bench");
   const { batches, samples, runs, seed, config } = o;
   const gpu = await getGpu();
-  const model = ReveModel.fromWeights(config, randomReveWeights(config, seed), gpu);
+  const model = ReveModel.fromWeights(config, randomReveWeights(config, seed), gpu, {
+    textureWeights: options.textureWeights,
+  });
   const channels = BCIC2A_CHANNELS.length;
   const tokens = channels * patchCount(config, samples);
   const rng = new Rng(seed + 1);
@@ -76,7 +81,7 @@ export async function benchReveForward(
       };
       const runsMs = await timedForwards(
         o,
-        `wgsl batch ${batch}`,
+        `wgsl batch ${batch}${options.textureWeights === false ? " (weights in buffers)" : ""}`,
         () => model.forward(input, { outputs: ["final"] }),
       );
       const stats = model.lastPass;

@@ -1,10 +1,11 @@
 /**
  * Bench section: REVE forward trials/s at reve-base widths (random weights, BCIC2a-shaped 22×800
  * trials), ours (reve_forward.ts) next to onnxruntime-web webgpu and wasm on our exported graph
- * (reve_onnx.ts), in the same run. Batch 1 runs at full depth; batch 32 at a reduced depth, the
- * same for every backend (onnxruntime-web webgpu needs over 15 minutes for batch 32 at full depth
- * on llvmpipe; time grows linearly with depth, so the ratios hold). JSON keys: `reve_forward` (one
- * entry per batch) and `reve_forward_speedup_vs_ort_webgpu` (batch 32: ours over ORT webgpu).
+ * (reve_onnx.ts), in the same run, and ours again with the weights in storage buffers instead of
+ * textures. Batch 1 runs at full depth; batch 32 at a reduced depth, the same for every backend
+ * (onnxruntime-web webgpu needs minutes a run for batch 32 at full depth on llvmpipe; time grows
+ * linearly with depth, so the ratios hold). JSON keys: `reve_forward` (one entry per batch) and
+ * `reve_forward_speedup_vs_ort_webgpu` (batch 32: ours over ORT webgpu).
  */
 import { REVE_BASE_CONFIG } from "../reve/config.ts";
 import type { OrtBackend } from "../onnx/ort_session.ts";
@@ -56,6 +57,9 @@ export interface ReveForwardEntry {
   samples: number;
   ours_ms: number;
   ours_trials_per_second: number;
+  /** Ours with the matmul weights in storage buffers (the model's default is textures). */
+  ours_buffer_weights_ms: number;
+  ours_buffer_weights_trials_per_second: number;
   /** Without the readback of `final` (outputs stay on the GPU). */
   ours_gpu_resident_ms: number;
   dispatches: number;
@@ -82,6 +86,14 @@ async function runPlan(ctx: BenchContext, p: RevePlan): Promise<ReveForwardEntry
     log,
   });
   const row = ours.rows[0];
+  const buffered = (await benchReveForward({
+    batches: [p.batch],
+    depth: p.depth,
+    warmup: 1,
+    runs: p.runs,
+    log,
+    textureWeights: false,
+  })).rows[0];
   const ort: Partial<Record<OrtBackend, { ms: number } | { error: string }>> = {};
   for (const backend of p.ortBackends) {
     try {
@@ -115,6 +127,8 @@ async function runPlan(ctx: BenchContext, p: RevePlan): Promise<ReveForwardEntry
     samples: row.samples,
     ours_ms: round(row.medianMs, 1),
     ours_trials_per_second: round(row.trialsPerSecond),
+    ours_buffer_weights_ms: round(buffered.medianMs, 1),
+    ours_buffer_weights_trials_per_second: round(buffered.trialsPerSecond),
     ours_gpu_resident_ms: round(row.gpuResidentMedianMs, 1),
     dispatches: row.dispatches,
     weight_bytes: ours.weightBytes,
@@ -149,6 +163,7 @@ export const reveForwardSection: BenchSection = {
         "REVE forward (22×800 trials)",
         "ours trials/s",
         "ms",
+        "weights in buffers",
         "ort webgpu trials/s",
         "ort wasm trials/s",
         "ours/webgpu",
@@ -159,6 +174,7 @@ export const reveForwardSection: BenchSection = {
         `batch ${e.batch}, depth ${e.depth}/${e.full_depth}`,
         e.ours_trials_per_second.toFixed(2),
         e.ours_ms.toFixed(0),
+        e.ours_buffer_weights_trials_per_second.toFixed(2),
         cell(e.ort_webgpu_trials_per_second, 3),
         cell(e.ort_wasm_trials_per_second),
         cell(e.speedup_vs_ort_webgpu),
@@ -167,7 +183,8 @@ export const reveForwardSection: BenchSection = {
       ]),
     ]));
     ctx.log(
-      `reve-base widths, random weights; a run is one forward with the upload of the trials and ` +
+      `reve-base widths, random weights (in textures; "weights in buffers": ours with them in ` +
+        `storage buffers, trials/s); a run is one forward with the upload of the trials and ` +
         `the readback of \`final\`, the median of ${ctx.quick ? 1 : 3} runs (ort webgpu: one ` +
         `run) after a warm-up run. The batch-32 row runs ${
           ctx.quick ? REVE_BATCH32_DEPTH_QUICK : REVE_BATCH32_DEPTH

@@ -29,7 +29,7 @@ const flags: FlagSpec[] = [
   {
     name: "label_file",
     type: "string",
-    help: "GDF: evaluation labels (classes 1–4, one per line)",
+    help: "GDF: evaluation labels (the competition's A01E.mat, or classes 1–4 one per line)",
   },
   {
     name: "window",

@@ -90,7 +90,11 @@ await runCli({
     },
     { name: "unit_scale", type: "number", help: "LMDB: stored value × this = µV (default 1)" },
     { name: "skip_bad", type: "boolean", help: "skip and list malformed trials", default: false },
-    { name: "label_file", type: "string", help: "GDF: evaluation labels" },
+    {
+      name: "label_file",
+      type: "string",
+      help: "GDF: evaluation labels (A01E.mat, or a text file)",
+    },
     {
       name: "window",
       type: "list",

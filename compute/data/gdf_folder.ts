@@ -1,9 +1,9 @@
 /**
  * A folder of BCIC2a competition GDF files (`A01T.gdf`, `A01E.gdf`, ...) converted into one LMDB in
  * the seed pipeline's format, so every later stage reads it through the same LMDB path. Evaluation
- * sessions need their labels: a text file beside the GDF (`A01E.txt`, `A01E.csv` or
- * `A01E_labels.txt`, classes 1–4, one per line); an evaluation file without one is left out, and
- * said so.
+ * sessions need their labels beside the GDF: the competition's `A01E.mat` (from its
+ * true_labels archive), or a text file (`A01E.txt`, `A01E.csv` or `A01E_labels.txt`, classes 1–4,
+ * one per line); an evaluation file without one is left out, and said so.
  */
 import { basename, join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
@@ -26,7 +26,7 @@ export interface GdfFolderSummary {
 }
 
 async function labelFileFor(gdf: string): Promise<string | undefined> {
-  for (const ext of [".txt", ".csv", "_labels.txt"]) {
+  for (const ext of [".mat", ".txt", ".csv", "_labels.txt"]) {
     const candidate = gdf.replace(/\.gdf$/i, ext);
     if (await Deno.stat(candidate).then(() => true, () => false)) return candidate;
   }
@@ -59,7 +59,10 @@ export async function convertGdfFolder(
     const labelFile = evaluation ? await labelFileFor(file) : undefined;
     if (evaluation && !labelFile) {
       skipped.push(file);
-      log(`  ${basename(file)}: no label file (${basename(file, ".gdf")}.txt) beside it; left out`);
+      log(
+        `  ${basename(file)}: no label file (${basename(file, ".gdf")}.mat or .txt) beside it; ` +
+          "left out",
+      );
       continue;
     }
     const source = await GdfSource.open(file, { labelFile });

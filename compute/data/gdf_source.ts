@@ -14,6 +14,7 @@
  * values are scaled from digital to physical units and converted to microvolts.
  */
 import { basename } from "node:path";
+import { MatError, readMat } from "../io/mat.ts";
 import { BCIC2A_CHANNELS } from "./montage.ts";
 import type { Trial, TrialMeta, TrialSource } from "./trials.ts";
 
@@ -232,7 +233,10 @@ function parseEvents(view: DataView, at: number, file: string): GdfEvent[] {
 export interface GdfSourceOptions {
   /** Window start and end in seconds after the trial-start event (768). */
   window?: [number, number];
-  /** Evaluation-session labels (classes 1–4, one per trial), e.g. from the competition. */
+  /**
+   * Evaluation-session labels (classes 1–4, one per trial): the competition's `A01E.mat` (its
+   * `classlabel` variable, or the file's only numeric one), or a text file of numbers.
+   */
   labelFile?: string;
   /** EEG channel names in file order; BCIC2a's 22 by default (its files say "EEG-0", ...). */
   channels?: readonly string[];
@@ -345,17 +349,36 @@ export class GdfSource implements TrialSource {
 
 /** Class labels 1–4 (whitespace or newline separated) → 0–3. */
 async function readLabelFile(path: string): Promise<number[]> {
-  let text: string;
+  let values: string[];
   try {
-    text = await Deno.readTextFile(path);
+    values = /\.mat$/i.test(path)
+      ? (await matLabels(path)).map(String)
+      : (await Deno.readTextFile(path)).split(/[\s,]+/).filter((s) => s !== "");
   } catch (e) {
+    if (e instanceof GdfError || e instanceof MatError) throw e;
     throw new GdfError(path, `cannot read label file: ${(e as Error).message}`);
   }
-  return text.split(/[\s,]+/).filter((s) => s !== "").map((s, i) => {
+  return values.map((s, i) => {
     const v = Number(s);
     if (!Number.isInteger(v) || v < 1 || v > 4) {
       throw new GdfError(path, `label ${i} is "${s}", expected a class 1–4`);
     }
     return v - 1;
   });
+}
+
+/** The labels of a MAT-file: `classlabel`, or its only numeric variable. */
+async function matLabels(path: string): Promise<number[]> {
+  const mat = await readMat(path);
+  const numeric = [...mat.arrays.values()];
+  const found = mat.arrays.get("classlabel") ?? (numeric.length === 1 ? numeric[0] : undefined);
+  if (!found) {
+    const names = [...mat.arrays.keys(), ...mat.skipped.keys()];
+    throw new GdfError(
+      path,
+      `no "classlabel" variable (variables: ${names.join(", ") || "none"}); expected the ` +
+        "competition's labels, classes 1–4",
+    );
+  }
+  return [...found.data];
 }
