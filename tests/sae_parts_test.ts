@@ -12,13 +12,10 @@ import {
   projectDecoderGradRef,
   renormRowsRef,
 } from "../kernels/sae_constraint.ts";
-import { encodeRef } from "../kernels/sae_encode.ts";
 import { geometricMedian } from "../compute/sae/init.ts";
 import { defaultSaeConfig } from "../compute/sae/config.ts";
 import { learningRate, sparsityCoefficient } from "../compute/sae/schedule.ts";
 import { ShardStream, ShuffledActivationStore } from "../compute/sae/activation_store.ts";
-import { SaeEncoder } from "../compute/sae/encoder.ts";
-import type { LoadedSae } from "../compute/sae/checkpoint.ts";
 
 const rng = new Rng(9);
 const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
@@ -108,49 +105,6 @@ Deno.test("decoder-gradient projection and row renormalisation match the referen
     Array.from({ length: dSae }, (_, i) => i % 2 ? 0 : 8),
   );
 });
-
-for (const architecture of ["relu", "jumprelu", "topk"] as const) {
-  Deno.test(`SaeEncoder (${architecture}) matches the CPU encode over several chunks`, async () => {
-    const gpu = await getGpu();
-    const dIn = 12;
-    const dSae = 40;
-    const n = 2500; // more than one chunk of 1024
-    const sae: LoadedSae = {
-      dIn,
-      dSae,
-      architecture,
-      k: 5,
-      wEnc: randn(dIn * dSae, 0.5),
-      bEnc: randn(dSae, 0.1),
-      wDec: randn(dSae * dIn),
-      bDec: randn(dIn, 0.2),
-      threshold: Float32Array.from({ length: dSae }, () => 0.3 * rng.next()),
-      cfg: {},
-    };
-    const x = randn(n * dIn);
-    const enc = new SaeEncoder(gpu, sae);
-    const z = await enc.encode(x, n);
-    enc.destroy();
-    const pre = encodeRef(x, n, dIn, dSae, sae.wEnc, sae.bEnc, sae.bDec);
-    for (let t = 0; t < n; t++) {
-      const row = pre.subarray(t * dSae, (t + 1) * dSae);
-      const kth = Float64Array.from(row).sort()[dSae - 5];
-      for (let f = 0; f < dSae; f++) {
-        const v = row[f];
-        const on = architecture === "relu"
-          ? v > 0
-          : architecture === "jumprelu"
-          ? v > sae.threshold[f]
-          : v > 0 && v >= kth;
-        const want = on ? v : 0;
-        assert.ok(
-          Math.abs(z[t * dSae + f] - want) < 1e-4,
-          `z[${t},${f}] ${z[t * dSae + f]} vs ${want}`,
-        );
-      }
-    }
-  });
-}
 
 Deno.test("geometric median: robust to an outlier and satisfies the first-order condition", () => {
   // Four corners of a square plus one far outlier: the median stays by the square (the mean

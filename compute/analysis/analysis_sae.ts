@@ -2,13 +2,14 @@
  * A trained SAE loaded for analysis (feature statistics, probe): dense encode and decode of a batch
  * of tokens kept on the GPU, z = act((x − b_dec)·W_enc + b_enc) and x̂ = z·W_dec + b_dec
  * (DESIGN.md §4), with the shared matmul kernel (the b_dec subtraction folded into the encoder
- * bias). act is ReLU, or JumpReLU with per-feature thresholds (how JumpReLU and BatchTopK SAEs are
- * saved); per-token TopK is refused with a clear message.
+ * bias). act is ReLU, JumpReLU with per-feature thresholds (how JumpReLU and BatchTopK SAEs are
+ * saved), or ReLU then each token's k largest (per-token TopK).
  */
 import { type CommandBatch, createTensor, type Gpu, type Tensor } from "../gpu/mod.ts";
 import { loadSae } from "../sae/checkpoint.ts";
 import { matmul } from "../../kernels/matmul.ts";
 import { jumpReluInPlace } from "../../kernels/jumprelu.ts";
+import { topkRowsInPlace } from "../../kernels/topk_rows.ts";
 
 export class AnalysisSaeError extends Error {
   constructor(message: string) {
@@ -29,6 +30,8 @@ export interface SaeParameters {
   bDec: Float32Array;
   /** JumpReLU thresholds [d_sae]; absent for ReLU. */
   threshold?: Float32Array;
+  /** Per-token TopK: each token keeps its k largest activations. */
+  k?: number;
 }
 
 /** The fields of sae/cfg.json the analyses use. */
@@ -74,6 +77,7 @@ export class AnalysisSae {
     const activation = this.#threshold ? "none" : "relu";
     matmul(batch, x2, this.#wEnc, z2, { bias: this.#encBias, activation });
     if (this.#threshold) jumpReluInPlace(batch, z2, this.#threshold);
+    if (this.params.k !== undefined) topkRowsInPlace(batch, z2, this.params.k);
     matmul(batch, z2, this.#wDec, xHat.reshape([n, this.dIn]), { bias: this.#bDec });
   }
 
@@ -114,11 +118,6 @@ export async function loadAnalysisSae(
   gpu: Gpu,
 ): Promise<{ sae: AnalysisSae; cfg: AnalysisSaeCfg }> {
   const loaded = await loadSae(dir);
-  if (loaded.architecture === "topk") {
-    throw new AnalysisSaeError(
-      `${dir}: per-token TopK SAEs are not supported by the analyses yet (relu and jumprelu are)`,
-    );
-  }
   const hook = loaded.cfg.hook_name;
   if (typeof hook !== "string") {
     throw new AnalysisSaeError(
@@ -128,5 +127,13 @@ export async function loadAnalysisSae(
   const { dIn, dSae, wEnc, bEnc, wDec, bDec } = loaded;
   const params: SaeParameters = { dIn, dSae, wEnc, bEnc, wDec, bDec };
   if (loaded.architecture === "jumprelu") params.threshold = loaded.threshold;
+  if (loaded.architecture === "topk") {
+    if (!Number.isInteger(loaded.k) || loaded.k < 1) {
+      throw new AnalysisSaeError(
+        `${dir}: cfg.json says architecture "topk" but has no k ≥ 1 (k or activation_fn_kwargs.k)`,
+      );
+    }
+    params.k = loaded.k;
+  }
   return { sae: new AnalysisSae(gpu, params), cfg: { ...loaded.cfg, hook_name: hook } };
 }

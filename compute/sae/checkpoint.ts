@@ -253,6 +253,13 @@ export interface LoadedSae {
   cfg: Record<string, unknown>;
 }
 
+/** TopK's k from cfg.json: `k`, or SAELens' `activation_fn_kwargs.k`; 0 when neither is a number. */
+function topkOf(cfg: Record<string, unknown>): number {
+  const kwargs = cfg.activation_fn_kwargs as Record<string, unknown> | undefined;
+  const k = typeof cfg.k === "number" ? cfg.k : kwargs?.k;
+  return typeof k === "number" ? k : 0;
+}
+
 /** Loads `DIR/sae` (or DIR itself when it holds cfg.json) as written by saveCheckpoint. */
 export async function loadSae(dir: string): Promise<LoadedSae> {
   let base = dir;
@@ -278,7 +285,7 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
     dIn,
     dSae,
     architecture: arch,
-    k: typeof cfg.k === "number" ? cfg.k : 0,
+    k: topkOf(cfg),
     wEnc: floatTensor(file, "W_enc", [dIn, dSae]).data,
     bEnc: floatTensor(file, "b_enc", [dSae]).data,
     wDec: floatTensor(file, "W_dec", [dSae, dIn]).data,
