@@ -182,97 +182,115 @@ function tileProductWgsl(
   transposeB: boolean,
   geglu: boolean,
 ): string {
-  const { tm, tn } = tile;
-  const rows = [...Array(tm).keys()];
-  const cols = [...Array(tn).keys()];
-  const cols4 = [...Array(tn / 4).keys()];
   const L: string[] = ["fn tile_product(row0: u32, col0: u32, batch: u32) {"];
   L.push("  let m = params.m;", "  let n = params.n;", "  let k = params.k;");
   const unit = variant === "scalar" ? "1u" : "4u";
   L.push(`  let kw = k / ${unit};`); // row stride of a (and of b when transposed) in load units
   L.push(`  var b_base = 0u;`, `  if (B_BATCHED) { b_base = batch * n * kw; }`);
-  for (const i of rows) L.push(`  let ao${i} = (batch * m + min(row0 + ${i}u, m - 1u)) * kw;`);
-  if (variant === "kn4") {
-    for (const j of cols4) L.push(`  let bo${j} = b_base + min(col0 / 4u + ${j}u, n / 4u - 1u);`);
-    for (const i of rows) for (const j of cols4) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
-    L.push("  let n4 = n / 4u;", "  for (var kk = 0u; kk < kw; kk++) {");
-    for (const i of rows) L.push(`    let av${i} = a4[ao${i} + kk];`);
-    for (const q of [0, 1, 2, 3]) {
-      L.push(`    let r${q} = (4u * kk + ${q}u) * n4;`);
-      for (const j of cols4) L.push(`    let bv${q}_${j} = b4[bo${j} + r${q}];`);
-      const lane = "xyzw"[q];
-      for (const i of rows) {
-        for (const j of cols4) {
-          L.push(`    c${i}_${j} = fma(vec4<f32>(av${i}.${lane}), bv${q}_${j}, c${i}_${j});`);
-        }
-      }
-    }
-    L.push("  }");
+  for (let i = 0; i < tile.tm; i++) {
+    L.push(`  let ao${i} = (batch * m + min(row0 + ${i}u, m - 1u)) * kw;`);
+  }
+  L.push(
+    ...(variant === "kn4"
+      ? outerProductBody(tile)
+      : dotProductBody(tile, variant, transposeB, geglu)),
+  );
+  L.push("}");
+  return L.join("\n");
+}
+
+/** kn4 (a·B, B rows read as vec4 runs of 4 columns): vec4 accumulators, one FMA per a value. */
+function outerProductBody({ tm, tn }: MatmulTile): string[] {
+  const rows = [...Array(tm).keys()];
+  const cols4 = [...Array(tn / 4).keys()];
+  const L: string[] = [];
+  for (const j of cols4) L.push(`  let bo${j} = b_base + min(col0 / 4u + ${j}u, n / 4u - 1u);`);
+  for (const i of rows) for (const j of cols4) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
+  L.push("  let n4 = n / 4u;", "  for (var kk = 0u; kk < kw; kk++) {");
+  for (const i of rows) L.push(`    let av${i} = a4[ao${i} + kk];`);
+  for (const q of [0, 1, 2, 3]) {
+    L.push(`    let r${q} = (4u * kk + ${q}u) * n4;`);
+    for (const j of cols4) L.push(`    let bv${q}_${j} = b4[bo${j} + r${q}];`);
+    const lane = "xyzw"[q];
     for (const i of rows) {
       for (const j of cols4) {
-        for (const e of [0, 1, 2, 3]) {
-          L.push(
-            `  store_output(batch, row0 + ${i}u, col0 + ${4 * j + e}u, c${i}_${j}.${"xyzw"[e]});`,
-          );
-        }
-      }
-    }
-  } else {
-    const vec = variant === "k4" || variant === "tex";
-    const half = tn / 2;
-    // geglu: accumulators j < tn/2 are value columns oc0 + j, the rest gate columns H + oc0 + j'.
-    if (geglu) L.push("  let h = n / 2u;", "  let oc0 = col0 / 2u;");
-    for (const j of cols) {
-      const col = !geglu
-        ? `min(col0 + ${j}u, n - 1u)`
-        : j < half
-        ? `min(oc0 + ${j}u, h - 1u)`
-        : `h + min(oc0 + ${j - half}u, h - 1u)`;
-      // For a texture, the offset is the texel row; otherwise an element (or vec4) index.
-      L.push(
-        `  let bo${j} = ${
-          variant === "tex" ? col : `b_base + ${transposeB ? `(${col}) * kw` : col}`
-        };`,
-      );
-    }
-    for (const i of rows) for (const j of cols) L.push(`  var c${i}_${j} = 0.0;`);
-    L.push("  for (var kk = 0u; kk < kw; kk++) {");
-    const aSrc = vec ? "a4" : "a";
-    const bStep = transposeB ? "kk" : "kk * n";
-    for (const j of cols) {
-      L.push(
-        variant === "tex"
-          ? `    let bv${j} = textureLoad(bt, vec2<u32>(kk, bo${j}), 0);`
-          : `    let bv${j} = ${vec ? "b4" : "b"}[bo${j} + ${bStep}];`,
-      );
-    }
-    for (const i of rows) {
-      L.push(`    let av${i} = ${aSrc}[ao${i} + kk];`);
-      for (const j of cols) {
-        L.push(
-          vec
-            ? `    c${i}_${j} += dot(av${i}, bv${j});`
-            : `    c${i}_${j} = fma(av${i}, bv${j}, c${i}_${j});`,
-        );
-      }
-    }
-    L.push("  }");
-    for (const i of rows) {
-      if (geglu) {
-        for (const j of cols.slice(0, half)) {
-          L.push(
-            `  store_geglu(batch, row0 + ${i}u, oc0 + ${j}u, c${i}_${j}, c${i}_${j + half});`,
-          );
-        }
-      } else {
-        for (const j of cols) {
-          L.push(`  store_output(batch, row0 + ${i}u, col0 + ${j}u, c${i}_${j});`);
-        }
+        L.push(`    c${i}_${j} = fma(vec4<f32>(av${i}.${lane}), bv${q}_${j}, c${i}_${j});`);
       }
     }
   }
-  L.push("}");
-  return L.join("\n");
+  L.push("  }");
+  for (const i of rows) {
+    for (const j of cols4) {
+      for (const e of [0, 1, 2, 3]) {
+        L.push(
+          `  store_output(batch, row0 + ${i}u, col0 + ${4 * j + e}u, c${i}_${j}.${"xyzw"[e]});`,
+        );
+      }
+    }
+  }
+  return L;
+}
+
+/**
+ * tex, k4 and scalar: one accumulator per output, a dot of vec4 runs along K (tex, k4) or an FMA
+ * of scalars. With geglu, accumulators j < tn/2 are value columns oc0 + j and the rest the gate
+ * columns H + oc0 + j', paired in `store_geglu`.
+ */
+function dotProductBody(
+  { tm, tn }: MatmulTile,
+  variant: MatmulVariant,
+  transposeB: boolean,
+  geglu: boolean,
+): string[] {
+  const rows = [...Array(tm).keys()];
+  const cols = [...Array(tn).keys()];
+  const vec = variant === "k4" || variant === "tex";
+  const half = tn / 2;
+  const L: string[] = [];
+  if (geglu) L.push("  let h = n / 2u;", "  let oc0 = col0 / 2u;");
+  for (const j of cols) {
+    const col = !geglu
+      ? `min(col0 + ${j}u, n - 1u)`
+      : j < half
+      ? `min(oc0 + ${j}u, h - 1u)`
+      : `h + min(oc0 + ${j - half}u, h - 1u)`;
+    // For a texture, the offset is the texel row; otherwise an element (or vec4) index.
+    const offset = variant === "tex" ? col : `b_base + ${transposeB ? `(${col}) * kw` : col}`;
+    L.push(`  let bo${j} = ${offset};`);
+  }
+  for (const i of rows) for (const j of cols) L.push(`  var c${i}_${j} = 0.0;`);
+  L.push("  for (var kk = 0u; kk < kw; kk++) {");
+  const bStep = transposeB ? "kk" : "kk * n";
+  for (const j of cols) {
+    L.push(
+      variant === "tex"
+        ? `    let bv${j} = textureLoad(bt, vec2<u32>(kk, bo${j}), 0);`
+        : `    let bv${j} = ${vec ? "b4" : "b"}[bo${j} + ${bStep}];`,
+    );
+  }
+  for (const i of rows) {
+    L.push(`    let av${i} = ${vec ? "a4" : "a"}[ao${i} + kk];`);
+    for (const j of cols) {
+      L.push(
+        vec
+          ? `    c${i}_${j} += dot(av${i}, bv${j});`
+          : `    c${i}_${j} = fma(av${i}, bv${j}, c${i}_${j});`,
+      );
+    }
+  }
+  L.push("  }");
+  for (const i of rows) {
+    if (geglu) {
+      for (const j of cols.slice(0, half)) {
+        L.push(`  store_geglu(batch, row0 + ${i}u, oc0 + ${j}u, c${i}_${j}, c${i}_${j + half});`);
+      }
+    } else {
+      for (const j of cols) {
+        L.push(`  store_output(batch, row0 + ${i}u, col0 + ${j}u, c${i}_${j});`);
+      }
+    }
+  }
+  return L;
 }
 
 /** Checks every shape and dtype; returns the problem size. */
