@@ -65,14 +65,16 @@ export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): vo
  * 11 to 22 rows × 16 columns, each loaded value feeding 11 to 22 FMAs, which outweighs the spilled
  * accumulators (texture loads cost less, so that variant affords the taller tile); the row count is
  * the candidate that wastes the fewest padded rows, the taller on ties (a trial's 88 tokens are
- * 4 × 22 or 8 × 11); workgroups of 8 invocations, one llvmpipe SIMD row. A hardware GPU needs many
- * more invocations in flight, so there each computes 4 × 4 outputs in workgroups of 64; that choice
- * is untimed here (no GPU was lent), and `deno task bench --autotune` times the candidates on the
- * adapter at hand. Small M or N shrink the tile.
+ * 4 × 22 or 8 × 11); workgroups of 8 invocations, one llvmpipe SIMD row, and columns narrowed
+ * below N/8 so that every invocation has work. A hardware GPU needs many more invocations in
+ * flight, so there each computes 4 × 4 outputs in workgroups of 64; that choice is untimed here (no
+ * GPU was lent), and `deno task bench --autotune` times the candidates on the adapter at hand.
  */
 export function heuristicMatmulTile(shape: MatmulShape, softwareAdapter = true): MatmulTile {
   if (!softwareAdapter) return { tm: Math.min(shape.m, 4), tn: 4, wg: 64 };
-  const tn = shape.n <= 4 ? 4 : shape.n <= 8 ? 8 : shape.n <= 12 ? 12 : 16;
+  // The widest column tile that still gives each of a workgroup's 8 invocations its own columns
+  // (N = 64 runs 1.65× faster at 8 columns than at 16, where half the SIMD lanes would idle).
+  const tn = [16, 12, 8].find((t) => Math.ceil(shape.n / t) >= 8) ?? 4;
   const padded = (tm: number) => Math.ceil(shape.m / tm) * tm;
   const rows = shape.textureB ? [22, 16, 12, 11, 8] : [16, 12, 11, 8];
   const tm = shape.m <= 8

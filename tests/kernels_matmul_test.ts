@@ -111,7 +111,10 @@ Deno.test("the default tile: taller register tiles on a software adapter, small 
   assert.deepEqual(heuristicMatmulTile({ ...reve, textureB: true }), { tm: 22, tn: 16, wg: 8 });
   assert.deepEqual(heuristicMatmulTile(reve), { tm: 11, tn: 16, wg: 8 });
   assert.deepEqual(heuristicMatmulTile({ ...reve, m: 4096 }), { tm: 16, tn: 16, wg: 8 });
-  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 3, n: 7 }), { tm: 3, tn: 8, wg: 8 });
+  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 3, n: 7 }), { tm: 3, tn: 4, wg: 8 });
+  // Columns narrow until the 8 invocations of a workgroup each get some: N = 64 → 8 columns each.
+  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 1024, n: 64 }), { tm: 16, tn: 8, wg: 8 });
+  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 1024, n: 96 }), { tm: 16, tn: 12, wg: 8 });
   assert.deepEqual(heuristicMatmulTile(reve, false), { tm: 4, tn: 4, wg: 64 });
   assert.deepEqual(heuristicMatmulTile({ ...reve, m: 2 }, false), { tm: 2, tn: 4, wg: 64 });
 });
