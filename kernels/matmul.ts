@@ -61,14 +61,14 @@ export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): vo
 }
 
 /**
- * The default tile. On a software adapter (llvmpipe), from interleaved timings (BENCHMARKS.md):
- * 11 to 22 rows × 16 columns, each loaded value feeding 11 to 22 FMAs, which outweighs the spilled
- * accumulators (texture loads cost less, so that variant affords the taller tile); the row count is
- * the candidate that wastes the fewest padded rows, the taller on ties (a trial's 88 tokens are
- * 4 × 22 or 8 × 11); workgroups of 8 invocations, one llvmpipe SIMD row, and columns narrowed
- * below N/8 so that every invocation has work. A hardware GPU needs many more invocations in
- * flight, so there each computes 4 × 4 outputs in workgroups of 64; that choice is untimed here (no
- * GPU was lent), and `deno task bench --autotune` times the candidates on the adapter at hand.
+ * The default tile. On a software adapter (llvmpipe), from interleaved timings (BENCHMARKS.md): 22
+ * rows × 16 columns, each loaded value feeding 16–22 FMAs, which outweighs the spilled accumulators
+ * (22 beat 16 and 11 rows at every REVE and SAE shape timed, texture or buffer B); fewer rows when
+ * 22 would pad more than 5% of M (the fewest padded rows then); columns narrowed below N/8 so each
+ * of a workgroup's 8 invocations (one llvmpipe SIMD row) has its own. A hardware GPU needs many
+ * more invocations in flight, so there each computes 4 × 4 outputs in workgroups of 64; that choice
+ * is untimed here (no GPU was lent), and `deno task bench --autotune` times the candidates on the
+ * adapter at hand.
  */
 export function heuristicMatmulTile(shape: MatmulShape, softwareAdapter = true): MatmulTile {
   if (!softwareAdapter) return { tm: Math.min(shape.m, 4), tn: 4, wg: 64 };
@@ -76,10 +76,9 @@ export function heuristicMatmulTile(shape: MatmulShape, softwareAdapter = true):
   // (N = 64 runs 1.65× faster at 8 columns than at 16, where half the SIMD lanes would idle).
   const tn = [16, 12, 8].find((t) => Math.ceil(shape.n / t) >= 8) ?? 4;
   const padded = (tm: number) => Math.ceil(shape.m / tm) * tm;
-  const rows = shape.textureB ? [22, 16, 12, 11, 8] : [16, 12, 11, 8];
-  const tm = shape.m <= 8
-    ? shape.m
-    : rows.reduce((best, t) => (padded(t) < padded(best) ? t : best));
+  const rows = [22, 16, 12, 11, 8];
+  const tm = shape.m <= 8 ? shape.m : rows.find((t) => padded(t) <= 1.05 * shape.m) ??
+    rows.reduce((best, t) => (padded(t) < padded(best) ? t : best));
   return { tm, tn, wg: 8 };
 }
 
