@@ -50,6 +50,12 @@ export interface MatmulShape {
 /** The B operand: a tensor ([K, N], [N, K] with transposeB, or batched), or [N, K] weights in a texture. */
 export type MatmulB = Tensor | MatrixTexture;
 
+/** Frees a B operand's GPU memory, whichever kind it is. */
+export function destroyMatmulB(b: MatmulB): void {
+  if (b instanceof MatrixTexture) b.destroy();
+  else b.buffer.destroy();
+}
+
 /** Picks a tile for a shape, or undefined to fall back to the heuristic (installed by the tuner). */
 export type MatmulTileChooser = (gpu: Gpu, shape: MatmulShape) => MatmulTile | undefined;
 

@@ -3,15 +3,10 @@
  * size bucket), keeps the fastest in memory and in `~/.cache/eeg-sae/matmul_tiles.json`, and hands
  * it to `matmul` while enabled. Off by default: the fixed heuristic is used then.
  */
-import {
-  CommandBatch,
-  createMatrixTexture,
-  createTensor,
-  type Gpu,
-  MatrixTexture,
-} from "../compute/gpu/mod.ts";
+import { CommandBatch, createMatrixTexture, createTensor, type Gpu } from "../compute/gpu/mod.ts";
 import { writeJsonAtomic } from "../compute/io/atomic.ts";
 import {
+  destroyMatmulB,
   heuristicMatmulTile,
   type MatmulShape,
   type MatmulTile,
@@ -132,8 +127,7 @@ export async function timeMatmulTile(
     return (performance.now() - t0) / 1000 / reps;
   } finally {
     for (const t of [a, out]) t.buffer.destroy();
-    if (b instanceof MatrixTexture) b.destroy();
-    else b.buffer.destroy();
+    destroyMatmulB(b);
   }
 }
 

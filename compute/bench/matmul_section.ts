@@ -5,8 +5,9 @@
  * JSON keys: `matmul` (one entry per shape) and `matmul_fraction_of_peak` (the worst REVE shape's
  * fraction of its peak, weights in a texture).
  */
-import { createMatrixTexture, createTensor, type Gpu, MatrixTexture } from "../gpu/mod.ts";
+import { createMatrixTexture, createTensor, type Gpu } from "../gpu/mod.ts";
 import {
+  destroyMatmulB,
   heuristicMatmulTile,
   type MatmulShape,
   type MatmulTile,
@@ -133,8 +134,7 @@ export async function benchOurMatmul(
     return { gflops: flop / seconds / 1e9, tile };
   } finally {
     for (const t of [a, out]) t.buffer.destroy();
-    if (b instanceof MatrixTexture) b.destroy();
-    else b.buffer.destroy();
+    destroyMatmulB(b);
   }
 }
 

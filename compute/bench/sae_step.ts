@@ -5,13 +5,13 @@
  * the shape is scaled down so the section finishes; the table says which shape ran.
  * JSON key: `sae_step`.
  */
-import { CommandBatch, type Gpu, readback } from "../gpu/mod.ts";
+import { type Gpu, readback } from "../gpu/mod.ts";
 import { Rng } from "../data/rng.ts";
 import { SaeGpu, type SaeWeights } from "../sae/sae.ts";
 import { STAT, STAT_WIDTH } from "../../kernels/sae_common.ts";
 import type { BenchContext, BenchSection } from "./bench_section.ts";
 import { formatTable, round } from "./format.ts";
-import { median } from "./timing.ts";
+import { timeGpu } from "./timing.ts";
 
 export interface SaeStepShape {
   dIn: number;
@@ -56,8 +56,8 @@ function randomWeights(s: SaeStepShape, rng: Rng): SaeWeights {
 /**
  * Times whole training steps on the GPU and reads the batch's mean L0: relu with ghost grads (the
  * default), or batchtopk with k active features per token (AuxK on). Steps are recorded back to
- * back into one submit, as many as make a run last 0.25 s (the warm-up doubles them), so Deno's
- * fixed ~10 ms submit wait is not timed as SAE work.
+ * back into one submit by `timeGpu`, as many as make a run last 0.25 s, so Deno's fixed ~10 ms
+ * submit wait is not timed as SAE work.
  */
 export async function timeSaeStep(
   gpu: Gpu,
@@ -75,10 +75,10 @@ export async function timeSaeStep(
     randomWeights(s, rng),
   );
   let step = 0;
-  /** Seconds per step over one submit of `steps` steps. */
-  const run = async (steps: number): Promise<number> => {
-    const batch = new CommandBatch(gpu, "sae step bench");
-    for (let i = 0; i < steps; i++) {
+  try {
+    sae.setBatch(Float32Array.from({ length: s.tokens * s.dIn }, () => rng.normal()));
+    // Each repetition is one whole step; timeGpu records them back to back into one submit.
+    const seconds = await timeGpu(gpu, (batch) => {
       step++;
       sae.recordStep(
         batch,
@@ -93,22 +93,11 @@ export async function timeSaeStep(
         },
         { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, maxGradNorm: 0 },
       );
-    }
-    const t0 = performance.now();
-    await batch.submit();
-    await gpu.device.queue.onSubmittedWorkDone();
-    return (performance.now() - t0) / 1000 / steps;
-  };
-  try {
-    sae.setBatch(Float32Array.from({ length: s.tokens * s.dIn }, () => rng.normal()));
-    let steps = 1;
-    while ((await run(steps)) * steps < 0.25 && steps < 256) steps *= 2;
-    const times: number[] = [];
-    for (let r = 0; r < runs; r++) times.push(await run(steps));
+    }, { reps: 1, runs });
     const stats = await readback(gpu, sae.bufs.stats);
     let l0 = 0;
     for (let t = 0; t < s.tokens; t++) l0 += stats[t * STAT_WIDTH + STAT.l0] / s.tokens;
-    return { seconds: median(times), l0 };
+    return { seconds, l0 };
   } finally {
     sae.destroy();
   }

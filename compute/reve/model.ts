@@ -35,7 +35,7 @@ import {
 } from "../gpu/mod.ts";
 import { add } from "../../kernels/elementwise.ts";
 import { layerNorm } from "../../kernels/layernorm.ts";
-import { matmul, type MatmulB } from "../../kernels/matmul.ts";
+import { destroyMatmulB, matmul, type MatmulB } from "../../kernels/matmul.ts";
 import { attention, sliceColumns } from "../../kernels/attention.ts";
 import { unfoldPatches } from "../../kernels/patch_embed.ts";
 import { rmsNorm } from "../../kernels/rmsnorm.ts";
@@ -260,10 +260,7 @@ export class ReveModel {
 
   /** Destroys the weights and pooled buffers. */
   dispose(): void {
-    for (const t of this.#weightTensors()) {
-      if (t instanceof MatrixTexture) t.destroy();
-      else t.buffer.destroy();
-    }
+    for (const t of this.#weightTensors()) destroyMatmulB(t);
     this.#pool.trim();
   }
 
