@@ -22,7 +22,7 @@ import {
   HISTOGRAM_LOG10_LOW,
   type ReconstructionTotals,
   TRIAL_RECON_WIDTH,
-} from "../compute/analysis/feature_stats.ts";
+} from "./feature_stats_layout.ts";
 import { grid1d } from "./grid.ts";
 import { requireF32 } from "./checks.ts";
 

@@ -4,14 +4,16 @@ import { CommandBatch, createTensor, getGpu } from "../compute/gpu/mod.ts";
 import {
   addBatch,
   addReconstructionBatch,
-  emptyReconstructionTotals,
-  emptyTotals,
   entropyBits,
   finaliseFeatureStats,
-  HISTOGRAM_BINS,
   histogramEdges,
   summariseReconstruction,
 } from "../compute/analysis/feature_stats.ts";
+import {
+  emptyReconstructionTotals,
+  emptyTotals,
+  HISTOGRAM_BINS,
+} from "../kernels/feature_stats_layout.ts";
 import { FeatureStatsGpu, gatherTopRef } from "../kernels/feature_stats.ts";
 import { Rng } from "../compute/data/rng.ts";
 

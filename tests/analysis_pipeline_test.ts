@@ -16,11 +16,10 @@ import { analyseFeatures, summariseTrialActivations } from "../compute/analysis/
 import {
   addBatch,
   addReconstructionBatch,
-  emptyReconstructionTotals,
-  emptyTotals,
   finaliseFeatureStats,
   summariseReconstruction,
 } from "../compute/analysis/feature_stats.ts";
+import { emptyReconstructionTotals, emptyTotals } from "../kernels/feature_stats_layout.ts";
 import { writeFeatureOutputs } from "../compute/analysis/feature_writers.ts";
 import { poolActivations, runProbes } from "../compute/analysis/probe.ts";
 import { DEFAULT_PROBE_FIT } from "../compute/analysis/probe_fit.ts";
@@ -32,7 +31,7 @@ import {
   validateFeatureIndex,
   validateProbeResult,
   validateTrialDetail,
-} from "../compute/analysis/report_types.ts";
+} from "../schema/run_folder.ts";
 import { readNpz } from "../compute/io/npz.ts";
 import { syntheticTrialSet } from "./fixtures/trial_sets.ts";
 import { assertEachClose } from "./kernel_helpers.ts";

@@ -12,7 +12,7 @@ import { runFeaturesTask } from "../compute/analysis/features_task.ts";
 import { type ProbeTaskOptions, runProbeTask } from "../compute/analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../compute/analysis/probe_fit.ts";
 import { readNpz } from "../compute/io/npz.ts";
-import { validateFeatureIndex, validateProbeResult } from "../compute/analysis/report_types.ts";
+import { validateFeatureIndex, validateProbeResult } from "../schema/run_folder.ts";
 
 const CLASSES = ["left_hand", "right_hand", "feet", "tongue"];
 

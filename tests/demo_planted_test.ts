@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { validateProbeResult } from "../compute/analysis/report_types.ts";
+import { validateProbeResult } from "../schema/run_folder.ts";
 import { readNpz } from "../compute/io/npz.ts";
 import type { NdArray } from "../compute/io/npy.ts";
 

@@ -12,7 +12,7 @@ import {
   validateProbeResult,
   validateRunInfo,
   validateSaeCfg,
-} from "../compute/analysis/report_types.ts";
+} from "../schema/run_folder.ts";
 import { readSafetensors } from "../compute/io/safetensors.ts";
 import { readNpz } from "../compute/io/npz.ts";
 import { DEMO_SIZES } from "../compute/pipeline/demo.ts";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { f32, writeNpy } from "../compute/io/npy.ts";
 import { plantedDictionary, recoveryScore } from "../compute/sae/planted.ts";
-import { runTraining } from "../compute/sae/train_run.ts";
+import { runTraining } from "../compute/pipeline/train_run.ts";
 import type { SaeTrainConfig } from "../compute/sae/config.ts";
 
 const D_IN = 64;

@@ -1,7 +1,7 @@
 /**
  * Planted-dictionary recovery for relu (L1, ghost grads, token-norm MSE) and jumprelu: the learned
  * decoder rows find the true atoms (mean best cosine ≥ 0.9). The larger case (512 atoms) is a
- * command: `deno run -A compute/sae/planted.ts --out runs/planted.npy` then
+ * command: `deno run -A compute/cli/planted.ts --out runs/planted.npy` then
  * `deno task train --activations runs/planted.npy --expansion_factor 16 ...`.
  */
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 /**
  * Writes a feature analysis: `feature_data.npz` (the seed's four arrays under their names, plus
  * everything else) and the report site's JSON (`index.json`, per-feature or chunked detail files,
- * trial pages) in the shapes of report_types.ts.
+ * trial pages) in the shapes of schema/run_folder.ts.
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -19,7 +19,7 @@ import {
   type FeatureSummary,
   type TopTrial,
   type TrialDetail,
-} from "./report_types.ts";
+} from "../../schema/run_folder.ts";
 
 export interface FeatureWriteOptions {
   classNames: string[];

@@ -7,13 +7,13 @@
 import { CommandBatch, getGpu, readback } from "../gpu/mod.ts";
 import type { TrialSet } from "../data/trials.ts";
 import { FeatureStatsGpu, MAX_TRIALS_PER_BATCH } from "../../kernels/feature_stats.ts";
+import type { ReconstructionTotals } from "../../kernels/feature_stats_layout.ts";
 import { type ActivationRunner, trialsPerPass } from "./activation_runner.ts";
 import {
   type FeatureStatistics,
   FeatureStatsError,
   finaliseFeatureStats,
   type ReconstructionSummary,
-  type ReconstructionTotals,
   summariseReconstruction,
 } from "./feature_stats.ts";
 import {

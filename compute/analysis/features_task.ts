@@ -1,5 +1,5 @@
 /** `deno task features`: load the inputs, analyse every feature, write feature_data.npz and the site JSON. */
-import { Progress } from "../cli/progress.ts";
+import { Progress } from "../util/progress.ts";
 import type { ScalingMode, Split } from "../data/trials.ts";
 import { loadAnalysisInputs } from "./analysis_inputs.ts";
 import { analyseFeatures } from "./features.ts";

@@ -1,5 +1,5 @@
 /**
- * A deterministic, realistic fixture run folder (every file of `report_types.ts`), so the report
+ * A deterministic, realistic fixture run folder (every file of `schema/run_folder.ts`), so the report
  * site and its tests can be built without the real pipeline. Features have a home channel, class
  * and band, with spatially smooth maps (by electrode distance), so plots look like real ones.
  * Text fields deliberately contain HTML metacharacters to test escaping on the site.
@@ -23,7 +23,7 @@ import {
   type TopTrial,
   type TrainLogRow,
   type TrialDetail,
-} from "./report_types.ts";
+} from "../../schema/run_folder.ts";
 
 export interface FixtureOptions {
   seed?: number;

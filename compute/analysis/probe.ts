@@ -4,7 +4,7 @@
  * regression under a subject protocol (one leave-one-subject-out fold, all nine, or the CBraMod
  * split), the top-K masking curves, and the spliced evaluation (the probe trained on REVE
  * activations scored on the SAE's reconstructions of the test trials). Results follow
- * report_types.ts `ProbeResult`.
+ * schema/run_folder.ts `ProbeResult`.
  */
 import { CommandBatch, createTensor, getGpu, readback } from "../gpu/mod.ts";
 import { poolTokens } from "../../kernels/token_pool.ts";
@@ -33,7 +33,7 @@ import {
   type ProbeResult,
   REVE_LINEAR_PROBE_ANCHOR,
   type TopKCurve,
-} from "./report_types.ts";
+} from "../../schema/run_folder.ts";
 
 /** Per-trial pooled activations of a set. */
 export interface PooledActivations {

@@ -3,7 +3,7 @@
  * probe under the chosen protocol and write one JSON per input under `<out>/probe/`.
  */
 import { join } from "node:path";
-import { Progress } from "../cli/progress.ts";
+import { Progress } from "../util/progress.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { asFloat32, f32, i32, type NdArray, str } from "../io/npy.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
@@ -16,7 +16,7 @@ import {
   type ProbeInputName,
   runProbes,
 } from "./probe.ts";
-import type { ProbeProtocolKind, ProbeResult } from "./report_types.ts";
+import type { ProbeProtocolKind, ProbeResult } from "../../schema/run_folder.ts";
 import type { TopKCriterion } from "./topk_masking.ts";
 
 export class ProbeTaskError extends Error {

@@ -4,7 +4,7 @@ import { bool, FlagError, list, num, optNum, optStr, str } from "./flags.ts";
 import { runCli } from "./run_cli.ts";
 import { runProbeTask } from "../analysis/probe_task.ts";
 import { PROBE_INPUTS, type ProbeInputName } from "../analysis/probe.ts";
-import type { ProbeProtocolKind } from "../analysis/report_types.ts";
+import type { ProbeProtocolKind } from "../../schema/run_folder.ts";
 import type { TopKCriterion } from "../analysis/topk_masking.ts";
 import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
 import type { ScalingMode } from "../data/trials.ts";

@@ -1,7 +1,7 @@
-/** `deno task train`: trains a sparse autoencoder on activations (see compute/sae/train_run.ts). */
+/** `deno task train`: trains a sparse autoencoder on activations (see compute/pipeline/train_run.ts). */
 import { runCli } from "./run_cli.ts";
 import { bool, FlagError, type FlagSpec, type FlagValues, num, optStr, str } from "./flags.ts";
-import { runTraining } from "../sae/train_run.ts";
+import { runTraining } from "../pipeline/train_run.ts";
 import type { SaeTrainConfig } from "../sae/config.ts";
 import { SAE_ARCHITECTURES } from "../../kernels/sae_common.ts";
 import { SCALING_MODES } from "../data/preprocess.ts";

@@ -14,7 +14,7 @@ import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { ScalingMode } from "../data/trials.ts";
 import { parseReveConfig } from "../reve/config.ts";
 import { RANDOM_REVE_DEFAULTS, writeRandomReveModel } from "../reve/random_model.ts";
-import { runTraining } from "../sae/train_run.ts";
+import { runTraining } from "./train_run.ts";
 import { runFeaturesTask } from "../analysis/features_task.ts";
 import { runProbeTask } from "../analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";

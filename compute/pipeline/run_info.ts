@@ -1,5 +1,5 @@
 /**
- * Builds `run.json` (the site's RunInfo contract, compute/analysis/report_types.ts) from what a run
+ * Builds `run.json` (the site's RunInfo contract, schema/run_folder.ts) from what a run
  * actually used: the activation index that extract wrote (model, hook, preprocessing, trials) and
  * the command line. Train and the demo both write it through here.
  */
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import type { AdapterReport } from "../gpu/device.ts";
 import type { ActivationIndex } from "../reve/activation_shards.ts";
-import type { DataSourceKind, RunInfo, ScalingKind } from "../analysis/report_types.ts";
+import type { DataSourceKind, RunInfo, ScalingKind } from "../../schema/run_folder.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import { DATASET_SIDECAR, type DatasetSidecar } from "../data/lmdb_source.ts";
 import { isRandomReveModel } from "../reve/random_model.ts";

@@ -5,7 +5,7 @@
  * store's position all come back from train_state).
  */
 import { join } from "node:path";
-import { Progress } from "../cli/progress.ts";
+import { Progress } from "../util/progress.ts";
 import { CommandBatch, getGpu, type Gpu, readback, upload } from "../gpu/mod.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.ts";
 import type { SaeKernelConfig } from "../../kernels/sae_common.ts";

@@ -6,7 +6,7 @@
 import { basename, join, resolve } from "node:path";
 import { lookupPositions } from "../../compute/data/montage.ts";
 import { writeFileAtomic } from "../../compute/io/atomic.ts";
-import { validateFeatureIndex } from "../../compute/analysis/report_types.ts";
+import { validateFeatureIndex } from "../../schema/run_folder.ts";
 import { POSITIONS_ENV, RUN_ENV } from "../src/lib/run_data.ts";
 import { escapeHtml } from "../src/lib/escape.ts";
 

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { buildSite, type SiteBuildReport } from "./build_site.ts";
 import { takeScreenshots } from "./screenshots.ts";
-import { validateFeatureIndex } from "../../compute/analysis/report_types.ts";
+import { validateFeatureIndex } from "../../schema/run_folder.ts";
 
 export interface SiteCommandOptions {
   runs: string[];

@@ -12,7 +12,7 @@ import type {
   TopKCurve,
   TrainLogRow,
   TrialFeatureTotal,
-} from "../../../compute/analysis/report_types.ts";
+} from "../../../schema/run_folder.ts";
 import { CLASS_COLOURS, classColour } from "./colour.ts";
 import { buildDocument, toMarkup } from "./svg_document.ts";
 

@@ -26,7 +26,7 @@ import {
   validateRunInfo,
   validateSaeCfg,
   validateTrialDetail,
-} from "../../../compute/analysis/report_types.ts";
+} from "../../../schema/run_folder.ts";
 
 export class SiteDataError extends Error {
   constructor(message: string) {

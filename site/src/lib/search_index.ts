@@ -1,5 +1,5 @@
 /** The small JSON index behind the client-side search box (fetched on first use). */
-import type { FeatureIndex } from "../../../compute/analysis/report_types.ts";
+import type { FeatureIndex } from "../../../schema/run_folder.ts";
 
 export interface SearchIndex {
   classes: string[];

@@ -15,7 +15,7 @@ import {
   validateRunInfo,
   validateSaeCfg,
   validateTrialDetail,
-} from "../compute/analysis/report_types.ts";
+} from "../schema/run_folder.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "eeg_sae_report_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));

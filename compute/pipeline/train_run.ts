@@ -7,12 +7,12 @@
  */
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
-import { writeRunInfo } from "../pipeline/run_info.ts";
+import { writeRunInfo } from "./run_info.ts";
 import { describeAdapter, getGpu } from "../gpu/mod.ts";
-import { defaultSaeConfig, type SaeTrainConfig } from "./config.ts";
-import { openActivationFiles } from "./activation_store.ts";
-import { loadTrainState } from "./checkpoint.ts";
-import { trainSae, type TrainSummary } from "./trainer.ts";
+import { defaultSaeConfig, type SaeTrainConfig } from "../sae/config.ts";
+import { openActivationFiles } from "../sae/activation_store.ts";
+import { loadTrainState } from "../sae/checkpoint.ts";
+import { trainSae, type TrainSummary } from "../sae/trainer.ts";
 import { extractDataset } from "../reve/extract_dataset.ts";
 import { ACTIVATION_INDEX, type ActivationIndex } from "../reve/activation_shards.ts";
 import type { ScalingMode } from "../data/trials.ts";
