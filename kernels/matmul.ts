@@ -73,8 +73,8 @@ export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): vo
  * 22 would pad more than 5% of M (the fewest padded rows then); columns narrowed below N/8 so each
  * of a workgroup's 8 invocations (one llvmpipe SIMD row) has its own. A hardware GPU needs many
  * more invocations in flight, so there each computes 4 × 4 outputs in workgroups of 64; that choice
- * is untimed here (no GPU was lent), and `deno task bench --autotune` times the candidates on the
- * adapter at hand.
+ * has not been timed on a hardware GPU (BENCHMARKS.md), and `deno task bench --autotune` times the
+ * candidates on the adapter at hand.
  */
 export function heuristicMatmulTile(shape: MatmulShape, softwareAdapter = true): MatmulTile {
   if (!softwareAdapter) return { tm: Math.min(shape.m, 4), tn: 4, wg: 64 };

@@ -1,13 +1,14 @@
 /**
  * The contract between the pipeline and the report site: every file the site reads from a run
- * folder (DESIGN.md §6), as TypeScript interfaces, with one `validate…` function per file kind.
+ * folder (docs/ARCHITECTURE.md, "Run folder"), as TypeScript interfaces, with one `validate…`
+ * function per file kind.
  *
  * Writers (train, features, probe) build these objects and write them with `writeJsonAtomic`;
  * the site reads them through the validators, which throw a `ReportSchemaError` naming the file,
  * the field path and what was expected, so a malformed run fails the build with a useful message.
  *
  * Conventions:
- * - Field names are snake_case, as in the seed and SAELens.
+ * - Field names are snake_case, as in the earlier Python pipeline and SAELens.
  * - Matrices are nested arrays, row-major in the order named: `[C][p]` is channel-major, rows are
  *   channels in `FeatureIndex.channels` order, columns are time patches `0..n_patches-1`.
  * - `null` means "not computed" (e.g. a metric the run did not measure); absent optional fields too.
@@ -38,7 +39,7 @@ export interface RunInfo {
   model: ModelInfo;
   /** Hook the SAE reads, e.g. `blocks.20.hook_resid_post`. */
   hook_name: string;
-  /** The seed's `block_layer` (may be negative: -2 = second-to-last). */
+  /** The earlier Python pipeline's `block_layer` (may be negative: -2 = second-to-last). */
   block_layer: number;
 }
 
@@ -88,7 +89,7 @@ export interface PreprocessingInfo {
 export interface ModelInfo {
   /** Folder holding `config.json` and `model.safetensors`. */
   path: string;
-  /** REVE config (DESIGN.md §3 keys). */
+  /** REVE config, `config.json` keys (docs/ARCHITECTURE.md, "REVE"). */
   config: Record<string, number | boolean | string>;
   /** True when the weights were randomly initialised (tests, demo without weights). */
   random_weights: boolean;
@@ -416,7 +417,7 @@ export interface ProbeResult {
   anchor: ProbeAnchor | null;
 }
 
-/** REVE-base frozen linear probe on BCIC2a (issue 5), drawn when a probe file has no anchor. */
+/** REVE-base's published frozen linear probe on BCIC2a, drawn when a probe file has no anchor. */
 export const REVE_LINEAR_PROBE_ANCHOR: ProbeAnchor = {
   label: "REVE-base frozen linear probe",
   balanced_accuracy: 0.517,

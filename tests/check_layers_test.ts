@@ -112,3 +112,13 @@ Deno.test("the declared order keeps io below kernels below sae below analysis be
 Deno.test("this repository's imports follow the layer order", async () => {
   assert.deepEqual(await checkLayers(REPO), []);
 });
+
+Deno.test("docs/ARCHITECTURE.md's layer table lists the checked layers in the checked order", async () => {
+  const doc = await Deno.readTextFile(join(REPO, "docs/ARCHITECTURE.md"));
+  const rows = new Map<number, string[]>();
+  for (const m of doc.matchAll(/^\| (\d+) +\| ([^|]+)\|/gm)) {
+    const folders = [...m[2].matchAll(/`([^`]+)\/`/g)].map((f) => f[1]);
+    rows.set(Number(m[1]), [...(rows.get(Number(m[1])) ?? []), ...folders]);
+  }
+  assert.deepEqual([...rows.values()].map((r) => r.sort()), LAYERS.map((l) => [...l].sort()));
+});

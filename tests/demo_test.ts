@@ -97,7 +97,7 @@ Deno.test({
       // Training did something: the loss of the last row is below the first.
       assert.ok(log.at(-1)!.loss < log[0].loss, `loss ${log[0].loss} → ${log.at(-1)!.loss}`);
 
-      // The seed's four arrays with their documented names, shapes and dtypes.
+      // The earlier Python pipeline's four arrays with their documented names, shapes and dtypes.
       const npz = await readNpz(join(out, "features", "feature_data.npz"));
       const index = validateFeatureIndex(await readJson(join(out, "features", "index.json")));
       const nTrials = info.data.n_trials;

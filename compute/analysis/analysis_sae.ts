@@ -1,9 +1,9 @@
 /**
  * A trained SAE loaded for analysis (feature statistics, probe): dense encode and decode of a batch
  * of tokens kept on the GPU, z = act((x − b_dec)·W_enc + b_enc) and x̂ = z·W_dec + b_dec
- * (DESIGN.md §4), with the shared matmul kernel (the b_dec subtraction folded into the encoder
- * bias). act is ReLU, JumpReLU with per-feature thresholds (how JumpReLU and BatchTopK SAEs are
- * saved), or ReLU then each token's k largest (per-token TopK).
+ * (docs/ARCHITECTURE.md, "SAE"), with the shared matmul kernel (the b_dec subtraction folded into
+ * the encoder bias). act is ReLU, JumpReLU with per-feature thresholds (how JumpReLU and BatchTopK
+ * SAEs are saved), or ReLU then each token's k largest (per-token TopK).
  */
 import { type CommandBatch, createTensor, type Gpu, type Tensor } from "../gpu/mod.ts";
 import { loadSae } from "../sae/checkpoint.ts";

@@ -1,5 +1,5 @@
 /**
- * Writes a feature analysis: `feature_data.npz` (the seed's four arrays under their names, plus
+ * Writes a feature analysis: `feature_data.npz` (the earlier Python pipeline's four arrays under their names, plus
  * everything else) and the report site's JSON (`index.json`, per-feature or chunked detail files,
  * trial pages) in the shapes of schema/run_folder.ts.
  */

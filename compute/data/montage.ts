@@ -7,7 +7,7 @@
 /** BCIC2a's classes by label index (GDF events 769–772). */
 export const BCIC2A_CLASS_NAMES: readonly string[] = ["left_hand", "right_hand", "feet", "tongue"];
 
-/** BCIC2a's 22 EEG channels in the order of the competition files (DESIGN.md §5). */
+/** BCIC2a's 22 EEG channels in the order of the competition files (docs/ARCHITECTURE.md). */
 export const BCIC2A_CHANNELS: readonly string[] = [
   "Fz",
   "FC3",

@@ -53,7 +53,7 @@ interface SizePreset {
   expansionFactor: number;
   totalTrainingTokens: number;
   trainBatchSizeTokens: number;
-  /** Higher than the seed's 3e-4 / 1e-4: the demo trains for minutes, not hours. */
+  /** Higher than the earlier Python pipeline's 3e-4 / 1e-4: the demo trains for minutes, not hours. */
   lr: number;
   /** 1e-3 on the demo model: 3e-3 held explained variance near 0.2 (measured on `small`). */
   l1Coefficient: number;

@@ -1,6 +1,6 @@
 /**
- * REVE's `config.json` (HuggingFace layout, DESIGN.md §3): parsed with validation. Unknown keys,
- * missing keys, wrong types and inconsistent dimensions are all reported at once.
+ * REVE's `config.json` (HuggingFace layout, docs/ARCHITECTURE.md, "REVE"): parsed with validation.
+ * Unknown keys, missing keys, wrong types and inconsistent dimensions are all reported at once.
  */
 
 export interface ReveConfig {
@@ -47,7 +47,7 @@ const IGNORED_KEYS = new Set([
   "_name_or_path",
 ]);
 
-/** reve-base's config (DESIGN.md §3). */
+/** reve-base's config (docs/ARCHITECTURE.md, "REVE"). */
 export const REVE_BASE_CONFIG: ReveConfig = {
   embedDim: 512,
   depth: 22,

@@ -17,7 +17,7 @@ export interface DatasetExtractOptions {
   source: SourceSpec;
   /** Output folder for the shards and index.json. */
   out: string;
-  /** Python-style block index; −2 is the seed's default. */
+  /** Python-style block index; −2 is the earlier Python pipeline's default. */
   blockLayer: number;
   /** A hook point (`hook_resid_post`, `mlp.hook_mlp_out`, ...) or a full hook name. */
   hook: string;

@@ -1,7 +1,8 @@
 /**
- * REVE's parameter-free 4D Fourier position encoding (DESIGN.md §3), computed on the CPU in
- * float64: `q = (x+0.4, y+0.4, z+0.4, 0.1·t+0.4)`, frequencies `(ix,iy,iz,iw) ∈ {0..F−1}⁴` with x
- * slowest, the first D/2 kept, `loc = (2π/1.8)·(i·q)`, embedding `[cos(loc), sin(loc)]`.
+ * REVE's parameter-free 4D Fourier position encoding (docs/ARCHITECTURE.md, "REVE"), computed on
+ * the CPU in float64: `q = (x+0.4, y+0.4, z+0.4, 0.1·t+0.4)`, frequencies `(ix,iy,iz,iw) ∈
+ * {0..F−1}⁴` with x slowest, the first D/2 kept, `loc = (2π/1.8)·(i·q)`, embedding `[cos(loc),
+ * sin(loc)]`.
  */
 
 const MARGIN = 0.4;

@@ -1,6 +1,6 @@
 /**
- * Names of everything a REVE forward can hand back (DESIGN.md §3): the golden outputs
- * (`patch_embed`, `fourier`, `mlp4d`, `pos_embed`, `hidden.{i}`, `blocks.{l}.attn_out`,
+ * Names of everything a REVE forward can hand back (docs/ARCHITECTURE.md, "REVE"): the golden
+ * outputs (`patch_embed`, `fourier`, `mlp4d`, `pos_embed`, `hidden.{i}`, `blocks.{l}.attn_out`,
  * `blocks.{l}.mlp_out`, `final`, `attention_pooled`) and the hook points of every block
  * (`blocks.{l}.hook_resid_pre`, ..., `blocks.{l}.attn.hook_pattern`, ...). Layer indices may be
  * negative and count from the end like Python (`blocks.-2.hook_resid_post` is block depth−2).

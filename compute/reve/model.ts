@@ -1,5 +1,5 @@
 /**
- * The REVE encoder on WebGPU, composed of our kernels (DESIGN.md §3).
+ * The REVE encoder on WebGPU, composed of our kernels (docs/ARCHITECTURE.md, "REVE").
  *
  * API (what extraction, the SAE trainer and the analysis use):
  *

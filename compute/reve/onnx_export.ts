@@ -1,7 +1,7 @@
 /**
- * REVE's forward (DESIGN.md §3) as an ONNX graph, built from the same config and safetensors the
- * WGSL forward reads. It is an independent oracle for our kernels and the graph that the
- * benchmark runs on onnxruntime-web.
+ * REVE's forward (docs/ARCHITECTURE.md, "REVE") as an ONNX graph, built from the same config and
+ * safetensors the WGSL forward reads. It is an independent oracle for our kernels and the graph
+ * that the benchmark runs on onnxruntime-web.
  *
  * Inputs: `eeg [batch, channels, samples]` and `pos_embed [batch, tokens, D]` (the position
  * embedding, computed on the CPU). Outputs: `final [batch, tokens, D]` (the residual after the
@@ -76,7 +76,7 @@ export function buildReveOnnx(
   }
   return g.build({
     producerName: "eeg-sae",
-    docString: "REVE EEG encoder forward (DESIGN.md §3); inputs eeg and pos_embed",
+    docString: "REVE EEG encoder forward (docs/ARCHITECTURE.md, REVE); inputs eeg and pos_embed",
     metadata: { reve_config: JSON.stringify(toConfigJson(cfg)) },
   });
 }

@@ -1,6 +1,6 @@
 /**
  * REVE's attention pooling: `softmax(q·Xᵀ/√D)·X` over all tokens with the learned
- * `cls_query_token` as the single query and no projections (DESIGN.md §3).
+ * `cls_query_token` as the single query and no projections (docs/ARCHITECTURE.md, "REVE").
  */
 import type { BufferPool, CommandBatch, Tensor } from "../gpu/mod.ts";
 import { scale } from "../../kernels/elementwise.ts";

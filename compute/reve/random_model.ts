@@ -1,7 +1,7 @@
 /**
  * Random REVE models in the real layout (config.json + model.safetensors, every key and shape of
- * DESIGN.md §3), deterministic from a seed: for benchmarks at reve-base widths and for tests on
- * configs the golden files do not cover.
+ * docs/ARCHITECTURE.md, "REVE"), deterministic from a seed: for benchmarks at reve-base widths and
+ * for tests on configs the golden files do not cover.
  */
 import { Rng } from "../data/rng.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";

@@ -1,7 +1,7 @@
 /**
- * A plain float64 CPU forward of REVE, written straight from DESIGN.md §3 and independent of the
- * GPU path: the tests use it to check configs the golden files do not cover (H·Dh ≠ D, GELU MLPs,
- * other patch sizes, overlaps and freqs, tails). Slow; tiny models only.
+ * A plain float64 CPU forward of REVE, written straight from docs/ARCHITECTURE.md, "REVE" and
+ * independent of the GPU path: the tests use it to check configs the golden files do not cover
+ * (H·Dh ≠ D, GELU MLPs, other patch sizes, overlaps and freqs, tails). Slow; tiny models only.
  */
 import { attentionRef } from "../../kernels/attention.ts";
 import { innerDim, mlpHidden, patchCount, patchStep, type ReveConfig } from "./config.ts";

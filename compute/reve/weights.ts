@@ -1,7 +1,7 @@
 /**
- * REVE's weights by exact key name (DESIGN.md §3): every expected key must exist with the expected
- * shape and no unexpected key may be left over. All problems are reported at once, with near-match
- * suggestions for misspelt keys.
+ * REVE's weights by exact key name (docs/ARCHITECTURE.md, "REVE"): every expected key must exist
+ * with the expected shape and no unexpected key may be left over. All problems are reported at
+ * once, with near-match suggestions for misspelt keys.
  */
 import { nearMatches } from "../data/montage.ts";
 import { readSafetensors } from "../io/safetensors.ts";

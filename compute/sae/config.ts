@@ -1,4 +1,4 @@
-/** The SAE training configuration: every hyperparameter with the seed's defaults, and checks. */
+/** The SAE training configuration: every hyperparameter with the earlier Python pipeline's defaults, and checks. */
 import { SAE_ARCHITECTURES, type SaeArchitecture } from "../../kernels/sae_common.ts";
 
 export type { SaeArchitecture };
