@@ -50,7 +50,8 @@ export interface AdapterInfo {
   description: string;
 }
 
-export type DataSourceKind = "lmdb" | "gdf" | "synthetic";
+export const DATA_SOURCE_KINDS = ["lmdb", "gdf", "synthetic"] as const;
+export type DataSourceKind = typeof DATA_SOURCE_KINDS[number];
 
 export interface DataSourceInfo {
   kind: DataSourceKind;
@@ -71,7 +72,8 @@ export interface DataSourceInfo {
   seed: number | null;
 }
 
-export type ScalingKind = "zscore_clip15" | "uv_div100";
+export const SCALING_KINDS = ["zscore_clip15", "uv_div100"] as const;
+export type ScalingKind = typeof SCALING_KINDS[number];
 
 export interface PreprocessingInfo {
   /** Sampling rate after resampling (Hz); REVE expects 200. */
@@ -100,13 +102,14 @@ export interface ModelInfo {
 // ---------------------------------------------------------------------------------------------
 
 /** As SAELens names them: "standard" is the ReLU SAE (ours also writes `training_architecture`). */
-export type SaeArchitecture = "standard" | "relu" | "topk" | "batchtopk" | "jumprelu";
+export const SAE_CFG_ARCHITECTURES = ["standard", "relu", "topk", "batchtopk", "jumprelu"] as const;
+export type SaeCfgArchitecture = typeof SAE_CFG_ARCHITECTURES[number];
 
 /** `sae/cfg.json`: SAELens keys where they exist, plus ours. Unknown keys are kept. */
 export interface SaeCfg {
   d_in: number;
   d_sae: number;
-  architecture: SaeArchitecture;
+  architecture: SaeCfgArchitecture;
   hook_name: string;
   hook_layer: number;
   model_name: string;
@@ -176,6 +179,11 @@ export interface BandDef {
   /** Hz, `[low, high)`. */
   range: [number, number];
 }
+
+export const FEATURE_FILE_LAYOUT_KINDS = [
+  "per_feature",
+  "chunks",
+] as const satisfies readonly FeatureFileLayout["kind"][];
 
 /** How the per-feature detail files are laid out under `features/`. */
 export type FeatureFileLayout =
@@ -247,7 +255,7 @@ export interface Histogram {
   zero_count: number;
 }
 
-export interface SpectralSignature {
+export interface SpectralSignatureJson {
   /** Band name → band power at the top activations / dataset average band power (1 = average). */
   bands: Record<string, number>;
   /** Band name → per-channel ratio `[C]` (optional). */
@@ -284,7 +292,7 @@ export interface FeatureDetail {
   per_class_mean: number[];
   /** Mean activation per channel and time patch `[C][p]`. */
   channel_patch_mean: number[][];
-  spectral: SpectralSignature;
+  spectral: SpectralSignatureJson;
   /** Sorted by `value`, highest first. */
   top_trials: TopTrial[];
   /** Closest decoder directions, highest cosine first. */
@@ -350,7 +358,8 @@ export interface ProbeMetrics {
   confusion: number[][];
 }
 
-export type ProbeProtocolKind = "loso" | "all_subjects" | "cbramod_split";
+export const PROBE_PROTOCOL_KINDS = ["loso", "all_subjects", "cbramod_split"] as const;
+export type ProbeProtocolKind = typeof PROBE_PROTOCOL_KINDS[number];
 
 export interface ProbeProtocol {
   kind: ProbeProtocolKind;
@@ -369,7 +378,7 @@ export interface ProbeFold {
   metrics: ProbeMetrics;
 }
 
-export interface TopKPoint {
+export interface TopKPointJson {
   /** Features kept per class; `null` = all features. */
   k: number | null;
   /** Size of the union over classes. */
@@ -378,10 +387,13 @@ export interface TopKPoint {
   balanced_accuracy: number;
 }
 
+/** How top-K features were ranked: `mean` or `selectivity`; `oracle` must be labelled as such. */
+export const TOPK_RANKINGS = ["mean", "selectivity", "oracle"] as const;
+export type TopKRanking = typeof TOPK_RANKINGS[number];
+
 export interface TopKCurve {
-  /** How features were ranked: `mean` or `selectivity`; `oracle` must be labelled as such. */
-  ranking: "mean" | "selectivity" | "oracle";
-  points: TopKPoint[];
+  ranking: TopKRanking;
+  points: TopKPointJson[];
 }
 
 export interface SplicedEvaluation {
@@ -524,7 +536,7 @@ export function validateRunInfo(value: unknown, file = "run.json"): RunInfo {
     }
   }
   const d = c.obj(o.data, "data");
-  c.oneOf(d.kind, "data.kind", ["lmdb", "gdf", "synthetic"] as const);
+  c.oneOf(d.kind, "data.kind", DATA_SOURCE_KINDS);
   if (d.path !== null) c.str(d.path, "data.path");
   c.str(d.dataset, "data.dataset");
   c.nums(d.subjects, "data.subjects");
@@ -537,7 +549,7 @@ export function validateRunInfo(value: unknown, file = "run.json"): RunInfo {
   const p = c.obj(o.preprocessing, "preprocessing");
   c.num(p.sfreq, "preprocessing.sfreq");
   c.num(p.source_sfreq, "preprocessing.source_sfreq");
-  c.oneOf(p.scaling, "preprocessing.scaling", ["zscore_clip15", "uv_div100"] as const);
+  c.oneOf(p.scaling, "preprocessing.scaling", SCALING_KINDS);
   c.nums(p.window_s, "preprocessing.window_s", 2);
   c.int(p.n_samples, "preprocessing.n_samples", 1);
   const m = c.obj(o.model, "model");
@@ -555,17 +567,7 @@ export function validateSaeCfg(value: unknown, file = "sae/cfg.json"): SaeCfg {
   const o = c.obj(value, "(root)");
   c.int(o.d_in, "d_in", 1);
   c.int(o.d_sae, "d_sae", 1);
-  c.oneOf(
-    o.architecture,
-    "architecture",
-    [
-      "standard",
-      "relu",
-      "topk",
-      "batchtopk",
-      "jumprelu",
-    ] as const,
-  );
+  c.oneOf(o.architecture, "architecture", SAE_CFG_ARCHITECTURES);
   c.str(o.hook_name, "hook_name");
   c.int(o.hook_layer, "hook_layer");
   c.str(o.model_name, "model_name");
@@ -646,7 +648,7 @@ export function validateFeatureIndex(value: unknown, file = "features/index.json
     c.nums(bo.range, `bands[${i}].range`, 2);
   });
   const layout = c.obj(o.layout, "layout");
-  const kind = c.oneOf(layout.kind, "layout.kind", ["per_feature", "chunks"] as const);
+  const kind = c.oneOf(layout.kind, "layout.kind", FEATURE_FILE_LAYOUT_KINDS);
   if (kind === "chunks") c.int(layout.chunk_size, "layout.chunk_size", 1);
   const r = c.obj(o.reconstruction, "reconstruction");
   for (const k of ["mse", "cosine", "l0", "explained_variance", "dead_fraction"]) {
@@ -815,7 +817,7 @@ export function validateProbeResult(value: unknown, file = "probe/<name>.json"):
   c.str(o.name, "name");
   c.str(o.input, "input");
   const p = c.obj(o.protocol, "protocol");
-  c.oneOf(p.kind, "protocol.kind", ["loso", "all_subjects", "cbramod_split"] as const);
+  c.oneOf(p.kind, "protocol.kind", PROBE_PROTOCOL_KINDS);
   c.str(p.description, "protocol.description");
   c.nums(p.train_subjects, "protocol.train_subjects");
   c.nums(p.val_subjects, "protocol.val_subjects");
@@ -837,7 +839,7 @@ export function validateProbeResult(value: unknown, file = "probe/<name>.json"):
   });
   c.arr(o.topk, "topk").forEach((t, i) => {
     const to = c.obj(t, `topk[${i}]`);
-    c.oneOf(to.ranking, `topk[${i}].ranking`, ["mean", "selectivity", "oracle"] as const);
+    c.oneOf(to.ranking, `topk[${i}].ranking`, TOPK_RANKINGS);
     c.arr(to.points, `topk[${i}].points`).forEach((pt, j) => {
       const at = `topk[${i}].points[${j}]`;
       const po = c.obj(pt, at);

@@ -4,9 +4,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeFixtureRun } from "../compute/analysis/fixture_run.ts";
 import {
+  DATA_SOURCE_KINDS,
   featureFilePath,
   parseTrainLog,
   ReportSchemaError,
+  SAE_CFG_ARCHITECTURES,
+  SCALING_KINDS,
   shapeOf,
   validateFeatureChunk,
   validateFeatureDetail,
@@ -90,4 +93,36 @@ Deno.test("validators name the file and the field that is wrong", async () => {
     () => parseTrainLog("\nnot json\n", "log.jsonl"),
     /^log\.jsonl:2: field "\(row\)" must be valid JSON/,
   );
+});
+
+Deno.test("the validators accept every value of a schema union and name the values otherwise", async () => {
+  const dir = join(tmp, "run_f");
+  const run = await readJson(join(dir, "run.json"));
+  const cfg = await readJson(join(dir, "sae", "cfg.json"));
+  const cases: [string[], (v: string) => unknown, string][] = [
+    [
+      [...DATA_SOURCE_KINDS],
+      (v) => validateRunInfo({ ...run, data: { ...run.data, kind: v } }),
+      "data.kind",
+    ],
+    [
+      [...SCALING_KINDS],
+      (v) => validateRunInfo({ ...run, preprocessing: { ...run.preprocessing, scaling: v } }),
+      "preprocessing.scaling",
+    ],
+    [
+      [...SAE_CFG_ARCHITECTURES],
+      (v) => validateSaeCfg({ ...cfg, architecture: v }),
+      "architecture",
+    ],
+  ];
+  for (const [values, validate, field] of cases) {
+    for (const v of values) validate(v);
+    assert.throws(
+      () => validate("unknown"),
+      (e: unknown) =>
+        e instanceof ReportSchemaError &&
+        e.message.includes(`field "${field}" must be one of ${values.join(", ")}`),
+    );
+  }
 });

@@ -17,15 +17,10 @@ import {
   allLeaveOneSubjectOut,
   cbramodSplit,
   leaveOneSubjectOut,
-  type Split,
   SplitError,
+  type SubjectSplit,
 } from "./splits.ts";
-import {
-  oracleTopKCurve,
-  type TopKCriterion,
-  topKCurve,
-  type TopKPoint as MaskPoint,
-} from "./topk_masking.ts";
+import { oracleTopKCurve, type TopKCriterion, topKCurve, type TopKPoint } from "./topk_masking.ts";
 import {
   type ProbeMetrics,
   type ProbeProtocol,
@@ -33,6 +28,7 @@ import {
   type ProbeResult,
   REVE_LINEAR_PROBE_ANCHOR,
   type TopKCurve,
+  type TopKPointJson,
 } from "../../schema/run_folder.ts";
 
 /** Per-trial pooled activations of a set. */
@@ -139,7 +135,7 @@ export function splitsFor(
   protocol: ProbeProtocolKind,
   subjects: Int32Array,
   testSubject?: number,
-): Split[] {
+): SubjectSplit[] {
   switch (protocol) {
     case "loso":
       if (testSubject === undefined) throw new SplitError("the loso protocol needs --test_subject");
@@ -151,7 +147,7 @@ export function splitsFor(
   }
 }
 
-function describeProtocol(kind: ProbeProtocolKind, splits: Split[]): ProbeProtocol {
+function describeProtocol(kind: ProbeProtocolKind, splits: SubjectSplit[]): ProbeProtocol {
   const s = splits[0];
   const list = (x: number[]) => x.join(", ");
   switch (kind) {
@@ -220,7 +216,7 @@ function meanMetrics(ms: ClassificationMetrics[]): ProbeMetrics {
   };
 }
 
-function curvePoints(perFold: MaskPoint[][]): TopKCurve["points"] {
+function curvePoints(perFold: TopKPoint[][]): TopKPointJson[] {
   return perFold[0].map((p, i) => ({
     k: p.k === "all" ? null : p.k,
     n_features: Math.round(mean(perFold.map((f) => f[i].nFeatures))),

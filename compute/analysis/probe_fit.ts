@@ -11,7 +11,7 @@ import {
 } from "./logistic_regression.ts";
 import { type Matrix, selectRows } from "./matrix.ts";
 import { type ClassificationMetrics, classificationMetrics } from "./metrics.ts";
-import type { Split } from "./splits.ts";
+import type { SubjectSplit } from "./splits.ts";
 
 export interface ProbeFitOptions {
   /** C used when the split has no validation trials. */
@@ -76,7 +76,7 @@ export function fitAndEvaluate(
   x: Matrix,
   labels: Int32Array,
   nClasses: number,
-  split: Split,
+  split: SubjectSplit,
   options: ProbeFitOptions = DEFAULT_PROBE_FIT,
 ): ProbeEvaluation {
   const xTrain = selectRows(x, split.train);

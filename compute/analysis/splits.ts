@@ -11,7 +11,8 @@ export class SplitError extends Error {
   }
 }
 
-export interface Split {
+/** Trial indices of a train/validation/test split by subject (not a trial's `Split` name). */
+export interface SubjectSplit {
   /** A name for results: "loso-s3", "cbramod". */
   name: string;
   train: Int32Array;
@@ -40,7 +41,7 @@ export function distinctSubjects(subjects: ArrayLike<number>): number[] {
 }
 
 /** Train on every other subject, test on this one. */
-export function leaveOneSubjectOut(subjects: ArrayLike<number>, testSubject: number): Split {
+export function leaveOneSubjectOut(subjects: ArrayLike<number>, testSubject: number): SubjectSplit {
   const all = distinctSubjects(subjects);
   if (!all.includes(testSubject)) {
     throw new SplitError(`test subject ${testSubject} has no trials (subjects: ${all.join(", ")})`);
@@ -61,13 +62,13 @@ export function leaveOneSubjectOut(subjects: ArrayLike<number>, testSubject: num
 }
 
 /** One leave-one-subject-out fold per subject present. */
-export function allLeaveOneSubjectOut(subjects: ArrayLike<number>): Split[] {
+export function allLeaveOneSubjectOut(subjects: ArrayLike<number>): SubjectSplit[] {
   return distinctSubjects(subjects).map((s) => leaveOneSubjectOut(subjects, s));
 }
 
 /** Subjects 1–5 train, 6–7 validation, 8–9 test; every group must have trials. */
-export function cbramodSplit(subjects: ArrayLike<number>): Split {
-  const split: Split = {
+export function cbramodSplit(subjects: ArrayLike<number>): SubjectSplit {
+  const split: SubjectSplit = {
     name: "cbramod",
     train: indicesOf(subjects, new Set(CBRAMOD_SPLIT.train)),
     validation: indicesOf(subjects, new Set(CBRAMOD_SPLIT.validation)),

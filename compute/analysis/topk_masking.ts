@@ -10,7 +10,7 @@ import { type Matrix, MatrixShapeError, selectColumns, selectRows } from "./matr
 import { fitAndEvaluate, type ProbeEvaluation, type ProbeFitOptions } from "./probe_fit.ts";
 import { type ClassificationMetrics, classificationMetrics } from "./metrics.ts";
 import { fitLogisticRegression, predictClasses } from "./logistic_regression.ts";
-import type { Split } from "./splits.ts";
+import type { SubjectSplit } from "./splits.ts";
 
 export type TopKCriterion = "mean" | "selectivity";
 
@@ -124,7 +124,7 @@ function blocksOf(inputs: TopKInputs): number {
 /** Each class's top-K features for one K of a curve, ranked on split.train only. */
 function trainTopK(
   inputs: TopKInputs,
-  split: Split,
+  split: SubjectSplit,
   criterion: TopKCriterion,
 ): (k: number | "all") => number[][] {
   const scores = classFeatureScores(
@@ -143,7 +143,7 @@ function trainTopK(
  */
 export function topKCurve(
   inputs: TopKInputs,
-  split: Split,
+  split: SubjectSplit,
   criterion: TopKCriterion,
   kValues: readonly (number | "all")[],
   fitOptions: ProbeFitOptions,
@@ -176,7 +176,7 @@ export interface OracleTopKPoint {
 /** PatchSAE's procedure (label leak): reported only as an oracle upper bound. */
 export function oracleTopKCurve(
   inputs: TopKInputs,
-  split: Split,
+  split: SubjectSplit,
   criterion: TopKCriterion,
   kValues: readonly (number | "all")[],
   fitOptions: ProbeFitOptions,
