@@ -2,7 +2,7 @@
  * the file and field named. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeFixtureRun } from "../compute/analysis/fixture_run.ts";
+import { writeFixtureRun } from "./fixtures/fixture_run.ts";
 import {
   DATA_SOURCE_KINDS,
   featureFilePath,

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeFixtureRun } from "../compute/analysis/fixture_run.ts";
+import { writeFixtureRun } from "./fixtures/fixture_run.ts";
 import type { TrialDetail } from "../schema/run_folder.ts";
 import { buildSite } from "../site/tools/build_site.ts";
 import { launchChromium } from "../site/tools/screenshots.ts";

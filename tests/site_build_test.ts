@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeFixtureRun } from "../compute/analysis/fixture_run.ts";
+import { writeFixtureRun } from "./fixtures/fixture_run.ts";
 import { lookupPositions } from "../compute/data/montage.ts";
 import { buildSite, folderSize } from "../site/tools/build_site.ts";
 import { serveStatic } from "../site/tools/static_server.ts";
