@@ -15,6 +15,7 @@
  * - Raw EEG in site files is in the preprocessed units the model saw (see `RunInfo.preprocessing`),
  *   rounded to 4 significant digits to keep files small.
  */
+import { EegSaeError } from "../compute/util/errors.ts";
 
 // ---------------------------------------------------------------------------------------------
 // run.json
@@ -440,10 +441,15 @@ export const REVE_LINEAR_PROBE_ANCHOR: ProbeAnchor = {
 // Validation
 // ---------------------------------------------------------------------------------------------
 
-export class ReportSchemaError extends Error {
-  constructor(readonly file: string, readonly field: string, expected: string, got: unknown) {
-    super(`${file}: field "${field}" must be ${expected}, got ${describe(got)}`);
-    this.name = "ReportSchemaError";
+export class ReportSchemaError extends EegSaeError {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    expected: string,
+    got: unknown,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}: field "${field}" must be ${expected}, got ${describe(got)}`, options);
   }
 }
 
@@ -621,7 +627,9 @@ export function parseTrainLog(text: string, file = "train_log.jsonl"): TrainLogR
     try {
       parsed = JSON.parse(line);
     } catch (e) {
-      throw new ReportSchemaError(`${file}:${i + 1}`, "(row)", "valid JSON", (e as Error).message);
+      throw new ReportSchemaError(`${file}:${i + 1}`, "(row)", "valid JSON", (e as Error).message, {
+        cause: e,
+      });
     }
     rows.push(validateTrainLogRow(parsed, file, i + 1));
   });

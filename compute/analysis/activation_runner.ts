@@ -10,13 +10,9 @@ import { patchCount } from "../reve/config.ts";
 import { outputName, parseOutputName } from "../reve/hooks.ts";
 import type { ReveModel } from "../reve/model.ts";
 import type { AnalysisSae } from "./analysis_sae.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class ActivationRunnerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ActivationRunnerError";
-  }
-}
+export class ActivationRunnerError extends EegSaeError {}
 
 /** GPU tensors of one batch; `release` destroys them. */
 export interface RunnerOutput {

@@ -9,13 +9,9 @@ import { loadTrialSet, type ScalingMode, type Split, type TrialSet } from "../da
 import { loadReve, type ReveModel } from "../reve/model.ts";
 import { type ActivationRunner, reveSaeRunner } from "./activation_runner.ts";
 import { type AnalysisSae, type AnalysisSaeCfg, loadAnalysisSae } from "./analysis_sae.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class AnalysisInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "AnalysisInputError";
-  }
-}
+export class AnalysisInputError extends EegSaeError {}
 
 export interface AnalysisInputOptions {
   saeDir: string;

@@ -10,13 +10,9 @@ import { loadSae } from "../sae/checkpoint.ts";
 import { matmul } from "../../kernels/matmul.ts";
 import { jumpReluInPlace } from "../../kernels/jumprelu.ts";
 import { topkRowsInPlace } from "../../kernels/topk_rows.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class AnalysisSaeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "AnalysisSaeError";
-  }
-}
+export class AnalysisSaeError extends EegSaeError {}
 
 /** The host parameters, SAELens names and shapes. */
 export interface SaeParameters {

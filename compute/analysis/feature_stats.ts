@@ -15,13 +15,9 @@ import {
   type ReconstructionTotals,
   TRIAL_RECON_WIDTH,
 } from "../../kernels/feature_stats_layout.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class FeatureStatsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FeatureStatsError";
-  }
-}
+export class FeatureStatsError extends EegSaeError {}
 
 export function histogramEdges(): number[] {
   const w = (HISTOGRAM_LOG10_HIGH - HISTOGRAM_LOG10_LOW) / HISTOGRAM_BINS;

@@ -5,6 +5,7 @@
  * The solver reports whether it converged, after how many iterations, at what gradient norm.
  */
 import { type Matrix, MatrixShapeError } from "./matrix.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export interface LogisticRegressionOptions {
   /** Inverse regularisation strength, as sklearn's C. */
@@ -45,12 +46,7 @@ export interface LogisticRegressionModel {
   convergence: ConvergenceReport;
 }
 
-export class LogisticRegressionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LogisticRegressionError";
-  }
-}
+export class LogisticRegressionError extends EegSaeError {}
 
 /** Column means and population standard deviations; constant columns get scale 1. */
 export function fitStandardiser(x: Matrix, enabled = true): Standardiser {

@@ -1,4 +1,5 @@
 /** Row-major dense matrices for the CPU analyses (probe inputs, pooled features). */
+import { EegSaeError } from "../util/errors.ts";
 
 export type MatrixData = Float32Array | Float64Array;
 
@@ -8,12 +9,7 @@ export interface Matrix {
   cols: number;
 }
 
-export class MatrixShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MatrixShapeError";
-  }
-}
+export class MatrixShapeError extends EegSaeError {}
 
 /** Wraps row-major data, checking that its length is rows × cols. */
 export function matrix(data: MatrixData, rows: number, cols: number, what = "matrix"): Matrix {

@@ -1,11 +1,7 @@
 /** Classification metrics of the probe: accuracy, balanced accuracy, Cohen's kappa, weighted F1. */
+import { EegSaeError } from "../util/errors.ts";
 
-export class MetricsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MetricsError";
-  }
-}
+export class MetricsError extends EegSaeError {}
 
 export interface ClassificationMetrics {
   accuracy: number;

@@ -12,6 +12,7 @@ import {
 import { type Matrix, selectRows } from "./matrix.ts";
 import { type ClassificationMetrics, classificationMetrics } from "./metrics.ts";
 import type { SubjectSplit } from "./splits.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export interface ProbeFitOptions {
   /** C used when the split has no validation trials. */
@@ -29,12 +30,7 @@ export const DEFAULT_PROBE_FIT: ProbeFitOptions = {
   maxIterations: 1000,
 };
 
-export class ProbeFitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ProbeFitError";
-  }
-}
+export class ProbeFitError extends EegSaeError {}
 
 export interface ValidationPoint {
   c: number;

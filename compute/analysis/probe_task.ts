@@ -18,13 +18,9 @@ import {
 } from "./probe.ts";
 import type { ProbeProtocolKind, ProbeResult } from "../../schema/run_folder.ts";
 import type { TopKCriterion } from "./topk_masking.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class ProbeTaskError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ProbeTaskError";
-  }
-}
+export class ProbeTaskError extends EegSaeError {}
 
 export interface ProbeTaskOptions {
   saeDir: string;

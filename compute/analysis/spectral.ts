@@ -3,6 +3,7 @@
  * input patches (Hann-windowed periodogram) at the feature's top activations are compared with the
  * dataset's average band power at the same channel, overall and for every channel.
  */
+import { EegSaeError } from "../util/errors.ts";
 
 export interface Band {
   name: string;
@@ -19,12 +20,7 @@ export const EEG_BANDS: readonly Band[] = [
   { name: "gamma", lowHz: 30, highHz: 45 },
 ];
 
-export class SpectralError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SpectralError";
-  }
-}
+export class SpectralError extends EegSaeError {}
 
 /**
  * Band powers of windows of a fixed length: DFT only at the bins inside the bands, with the

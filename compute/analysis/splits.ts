@@ -3,13 +3,9 @@
  * and the CBraMod/REVE split (subjects 1–5 train, 6–7 validation, 8–9 test) under which the
  * published linear-probe numbers were measured.
  */
+import { EegSaeError } from "../util/errors.ts";
 
-export class SplitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SplitError";
-  }
-}
+export class SplitError extends EegSaeError {}
 
 /** Trial indices of a train/validation/test split by subject (not a trial's `Split` name). */
 export interface SubjectSplit {

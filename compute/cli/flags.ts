@@ -3,13 +3,9 @@
  * spellings, `--flag value` and `--flag=value`, typed values, and `--help` generated from the spec.
  */
 import { parseArgs } from "node:util";
+import { EegSaeError } from "../util/errors.ts";
 
-export class FlagError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FlagError";
-  }
-}
+export class FlagError extends EegSaeError {}
 
 export type FlagType = "string" | "number" | "int" | "boolean" | "list";
 

@@ -10,11 +10,11 @@ import { writeJsonAtomic } from "../io/atomic.ts";
 import { GdfSource } from "./gdf_source.ts";
 import { DATASET_SIDECAR, type DatasetSidecar } from "./lmdb_source.ts";
 import { type LmdbTrialRecord, writeTrialLmdb } from "./lmdb_writer.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class GdfFolderError extends Error {
+export class GdfFolderError extends EegSaeError {
   constructor(dir: string, message: string) {
     super(`${dir}: ${message}`);
-    this.name = "GdfFolderError";
   }
 }
 

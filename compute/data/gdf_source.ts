@@ -17,11 +17,11 @@ import { basename } from "node:path";
 import { MatError, readMat } from "../io/mat.ts";
 import { BCIC2A_CHANNELS } from "./montage.ts";
 import type { Trial, TrialMeta, TrialSource } from "./trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class GdfError extends Error {
+export class GdfError extends EegSaeError {
   constructor(file: string, message: string) {
     super(`${file}: ${message}`);
-    this.name = "GdfError";
   }
 }
 

@@ -15,6 +15,7 @@ import type { NdArray } from "../io/npy.ts";
 import { decodePickle, isNdArray, PickleError, type PickleValue } from "../io/pickle.ts";
 import { BCIC2A_CHANNELS } from "./montage.ts";
 import { type Split, SPLITS, type Trial, type TrialMeta, type TrialSource } from "./trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 /** Sampling rate both known BCIC2a LMDB pipelines store (REVE's [22,800], CBraMod's [22,4,200]). */
 export const LMDB_DEFAULT_SFREQ = 200;
@@ -23,12 +24,7 @@ export const KEYS_ENTRY = "__keys__";
 /** Sidecar that describes the stored signals (written by the synthetic generator). */
 export const DATASET_SIDECAR = "dataset.json";
 
-export class LmdbSourceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LmdbSourceError";
-  }
-}
+export class LmdbSourceError extends EegSaeError {}
 
 export interface LmdbSourceOptions {
   /** Hz of the stored samples. */

@@ -7,13 +7,9 @@ import { open, type RootDatabase } from "lmdb";
 import { encodePickle } from "../io/pickle.ts";
 import { keyBytes, KEYS_ENTRY } from "./lmdb_source.ts";
 import type { Split } from "./trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class LmdbWriteError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LmdbWriteError";
-  }
-}
+export class LmdbWriteError extends EegSaeError {}
 
 export interface LmdbTrialRecord {
   key: string;

@@ -3,6 +3,7 @@
  * bank (`data/reve_positions.json`, metres). An unknown name is an error listing near matches:
  * a channel is never dropped silently.
  */
+import { EegSaeError } from "../util/errors.ts";
 
 /** BCIC2a's classes by label index (GDF events 769–772). */
 export const BCIC2A_CLASS_NAMES: readonly string[] = ["left_hand", "right_hand", "feet", "tongue"];
@@ -36,22 +37,16 @@ export const BCIC2A_CHANNELS: readonly string[] = [
 /** BCIC2a's sampling rate in the raw competition files. */
 export const BCIC2A_SFREQ = 250;
 
-export class UnknownChannelError extends Error {
+export class UnknownChannelError extends EegSaeError {
   constructor(readonly channel: string, readonly nearMatches: string[]) {
     super(
       `electrode "${channel}" is not in the position bank data/reve_positions.json` +
         (nearMatches.length ? `; near matches: ${nearMatches.join(", ")}` : ""),
     );
-    this.name = "UnknownChannelError";
   }
 }
 
-export class PositionBankError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PositionBankError";
-  }
-}
+export class PositionBankError extends EegSaeError {}
 
 const BANK_URL = new URL("../../data/reve_positions.json", import.meta.url);
 let bank: Map<string, [number, number, number]> | undefined;

@@ -2,13 +2,9 @@
 import { GdfSource } from "./gdf_source.ts";
 import { LmdbSource } from "./lmdb_source.ts";
 import type { TrialSource } from "./trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class SourceSelectionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SourceSelectionError";
-  }
-}
+export class SourceSelectionError extends EegSaeError {}
 
 export interface SourceSpec {
   dbPath?: string;

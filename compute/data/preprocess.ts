@@ -9,13 +9,9 @@
  * What was done is written into `TrialSet.preprocessing`.
  */
 import type { ScalingMode, TrialSet } from "./trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class PreprocessError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PreprocessError";
-  }
-}
+export class PreprocessError extends EegSaeError {}
 
 export const SCALING_MODES: readonly ScalingMode[] = ["none", "zscore_clip15", "uv_div100"];
 export const REVE_SFREQ = 200;

@@ -2,6 +2,7 @@
  * A small deterministic PRNG (xoshiro128**, seeded through splitmix32) with normal deviates and a
  * serialisable state, so data generation and training can be reproduced and resumed exactly.
  */
+import { EegSaeError } from "../util/errors.ts";
 
 /** Everything needed to continue a stream exactly where it stopped. */
 export interface RngState {
@@ -10,12 +11,7 @@ export interface RngState {
   spare: number | null;
 }
 
-export class RngStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RngStateError";
-  }
-}
+export class RngStateError extends EegSaeError {}
 
 export class Rng {
   #s = new Uint32Array(4);

@@ -17,6 +17,7 @@
 import { BCIC2A_CHANNELS, BCIC2A_CLASS_NAMES, lookupPositions } from "./montage.ts";
 import { Rng } from "./rng.ts";
 import type { Split, TrialMeta } from "./trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export const SYNTHETIC_GENERATOR = "eeg-sae synthetic motor imagery v1";
 
@@ -40,12 +41,7 @@ export const SYNTHETIC_DEFAULTS: SyntheticOptions = {
 
 export const SESSIONS = ["T", "E"] as const;
 
-export class SyntheticOptionsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SyntheticOptionsError";
-  }
-}
+export class SyntheticOptionsError extends EegSaeError {}
 
 /** Keys are `A{subject:02}{session}-{run}-{trial}`, so at most 99 subjects. */
 export function checkSyntheticOptions(o: SyntheticOptions): void {

@@ -12,6 +12,7 @@
  *   alignment); `loadTrialSet(source)` builds one, `preprocessTrialSet` (preprocess.ts)
  *   transforms it, and the record travels into every output file.
  */
+import { EegSaeError } from "../util/errors.ts";
 
 export type Split = "train" | "val" | "test";
 export const SPLITS: readonly Split[] = ["train", "val", "test"];
@@ -95,12 +96,7 @@ export interface TrialBatch {
   keys: string[];
 }
 
-export class TrialSetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TrialSetError";
-  }
-}
+export class TrialSetError extends EegSaeError {}
 
 /** Streams `[B,C,T]` batches of the given trials (all by default), reading one trial at a time. */
 export async function* trialBatches(

@@ -6,13 +6,9 @@
 import type { Gpu } from "./device.ts";
 import { getPipeline, pendingCompileErrors, type PipelineSpec } from "./pipeline_cache.ts";
 import type { Tensor } from "./tensor.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class KernelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "KernelError";
-  }
-}
+export class KernelError extends EegSaeError {}
 
 /** A buffer binding: a whole tensor, a raw buffer, or a range of one. */
 export type BufferBinding = Tensor | GPUBuffer | {

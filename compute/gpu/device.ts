@@ -1,14 +1,14 @@
 /** Acquires the WebGPU adapter and device once per process, with the adapter's real limits. */
+import { EegSaeError } from "../util/errors.ts";
 
 /** No WebGPU adapter: the message names the fix. */
-export class NoAdapterError extends Error {
+export class NoAdapterError extends EegSaeError {
   constructor(detail = "") {
     super(
       "No WebGPU adapter found" + (detail ? ` (${detail})` : "") +
         ". Install a GPU driver, or the software adapter with `apt-get install mesa-vulkan-drivers`" +
         " (then optionally DENO_WEBGPU_BACKEND=vulkan).",
     );
-    this.name = "NoAdapterError";
   }
 }
 

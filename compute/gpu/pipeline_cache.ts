@@ -1,14 +1,10 @@
 /** Compiles compute pipelines once per (shader, entry point, header, constants). */
 import type { Gpu } from "./device.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 const SHADER_DIR = new URL("../../shaders/", import.meta.url);
 
-export class ShaderError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ShaderError";
-  }
-}
+export class ShaderError extends EegSaeError {}
 
 export interface PipelineSpec {
   /** File name in `shaders/`, e.g. "matmul.wgsl". */
@@ -31,7 +27,9 @@ export function shaderSource(name: string): string {
     try {
       src = Deno.readTextFileSync(url);
     } catch (e) {
-      throw new ShaderError(`cannot read shader ${url.pathname}: ${(e as Error).message}`);
+      throw new ShaderError(`cannot read shader ${url.pathname}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     sources.set(name, src);
   }

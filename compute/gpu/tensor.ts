@@ -1,5 +1,6 @@
 /** A GPU buffer with a shape and an element type. Data stays on the GPU until read back. */
 import type { Gpu } from "./device.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export type DType = "f32" | "u32" | "i32";
 
@@ -10,12 +11,7 @@ export type TypedArrayOf<D extends DType> = D extends "f32" ? Float32Array<Array
 export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
 
-export class ShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ShapeError";
-  }
-}
+export class ShapeError extends EegSaeError {}
 
 export function numel(shape: readonly number[]): number {
   let n = 1;

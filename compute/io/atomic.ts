@@ -1,10 +1,10 @@
 /** Writes files through a temporary name and a rename, so an interrupted run never leaves half a file. */
 import { dirname } from "node:path";
+import { EegSaeError } from "../util/errors.ts";
 
-export class WriteError extends Error {
+export class WriteError extends EegSaeError {
   constructor(path: string, cause: unknown) {
-    super(`cannot write ${path}: ${(cause as Error).message ?? cause}`);
-    this.name = "WriteError";
+    super(`cannot write ${path}: ${(cause as Error).message ?? cause}`, { cause });
   }
 }
 

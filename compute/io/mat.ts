@@ -6,11 +6,11 @@
  * listed by name but not decoded. v7.3 files (HDF5) are refused with a message saying so.
  */
 import { unzlibSync } from "fflate";
+import { EegSaeError } from "../util/errors.ts";
 
-export class MatError extends Error {
-  constructor(file: string, message: string) {
-    super(`${file}: ${message}`);
-    this.name = "MatError";
+export class MatError extends EegSaeError {
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super(`${file}: ${message}`, options);
   }
 }
 
@@ -133,7 +133,9 @@ export function parseMat(buf: Uint8Array, file: string): MatFile {
       try {
         inflated = unzlibSync(element.bytes);
       } catch (e) {
-        throw new MatError(file, `cannot inflate a compressed variable: ${(e as Error).message}`);
+        throw new MatError(file, `cannot inflate a compressed variable: ${(e as Error).message}`, {
+          cause: e,
+        });
       }
       element = new ElementReader(inflated, littleEndian, file).next();
     }
@@ -148,7 +150,7 @@ export async function readMat(path: string): Promise<MatFile> {
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    throw new MatError(path, `cannot read: ${(e as Error).message}`);
+    throw new MatError(path, `cannot read: ${(e as Error).message}`, { cause: e });
   }
   return parseMat(bytes, path);
 }

@@ -4,6 +4,7 @@
  * what we write and we read what numpy writes.
  */
 import { writeFileAtomic } from "./atomic.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 /** numpy dtype kinds we handle; "U" is numpy unicode (`<U{n}`), decoded to `string[]`. */
 export type NpyDtype =
@@ -39,10 +40,9 @@ export interface NdArray {
   data: NdData;
 }
 
-export class NpyError extends Error {
-  constructor(name: string, message: string) {
-    super(`${name}: ${message}`);
-    this.name = "NpyError";
+export class NpyError extends EegSaeError {
+  constructor(name: string, message: string, options?: ErrorOptions) {
+    super(`${name}: ${message}`, options);
   }
 }
 

@@ -5,11 +5,11 @@
 import { deflateSync, inflateSync } from "fflate";
 import { writeFileAtomic } from "./atomic.ts";
 import { decodeNpy, encodeNpy, type NdArray } from "./npy.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class NpzError extends Error {
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = "NpzError";
+export class NpzError extends EegSaeError {
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(`${path}: ${message}`, options);
   }
 }
 
@@ -158,7 +158,7 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, path: string): 
     try {
       data = inflateSync(stored, { out: new Uint8Array(entry.size) });
     } catch (e) {
-      throw new NpzError(where, `cannot inflate: ${(e as Error).message}`);
+      throw new NpzError(where, `cannot inflate: ${(e as Error).message}`, { cause: e });
     }
   } else {
     throw new NpzError(

@@ -4,6 +4,7 @@
  * header, then all tensor bytes with one read into one buffer; aligned F32 tensors are views of it.
  */
 import { writeFileAtomic } from "./atomic.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32";
 
@@ -19,10 +20,9 @@ export interface SafetensorsFile {
   tensors: Map<string, SafetensorsTensor>;
 }
 
-export class SafetensorsError extends Error {
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = "SafetensorsError";
+export class SafetensorsError extends EegSaeError {
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(`${path}: ${message}`, options);
   }
 }
 
@@ -69,7 +69,9 @@ function parseHeader(text: string, path: string, dataLength: number) {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(path, `header is not valid JSON: ${(e as Error).message}`);
+    throw new SafetensorsError(path, `header is not valid JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new SafetensorsError(path, "header must be a JSON object");

@@ -4,6 +4,7 @@
  * serialisation to ModelProto bytes that onnxruntime (or any ONNX tool) loads.
  */
 import onnxProto from "onnx-proto";
+import { EegSaeError } from "../util/errors.ts";
 
 // onnx-proto is CommonJS (`module.exports = { onnx }`): Deno exposes it as the default export.
 const { onnx } = onnxProto;
@@ -33,12 +34,7 @@ export const attrInts = (value: readonly number[]): OnnxAttr => ({ kind: "ints",
 export const attrFloats = (value: readonly number[]): OnnxAttr => ({ kind: "floats", value });
 export const attrString = (value: string): OnnxAttr => ({ kind: "string", value });
 
-export class OnnxGraphError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OnnxGraphError";
-  }
-}
+export class OnnxGraphError extends EegSaeError {}
 
 /** The opset LayerNormalization needs (it is an ONNX function from opset 17). */
 export const DEFAULT_OPSET = 17;

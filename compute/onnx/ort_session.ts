@@ -4,6 +4,7 @@
  * Each backend's bundle is imported only when first used, so a wasm-only run never touches WebGPU.
  */
 import type * as Ort from "onnxruntime-web";
+import { EegSaeError } from "../util/errors.ts";
 
 export type OrtBackend = "wasm" | "webgpu";
 export const ORT_BACKENDS: readonly OrtBackend[] = ["wasm", "webgpu"];
@@ -14,12 +15,7 @@ export interface F32Tensor {
   shape: number[];
 }
 
-export class OrtSessionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OrtSessionError";
-  }
-}
+export class OrtSessionError extends EegSaeError {}
 
 export interface OrtSessionOptions {
   /**

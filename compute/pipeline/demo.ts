@@ -19,15 +19,11 @@ import { runFeaturesTask } from "../analysis/features_task.ts";
 import { runProbeTask } from "../analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
 import { siteCommand } from "../../site/tools/site_command.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export type DemoSize = "tiny" | "small" | "full";
 
-export class DemoError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DemoError";
-  }
-}
+export class DemoError extends EegSaeError {}
 
 export interface DemoOptions {
   out: string;

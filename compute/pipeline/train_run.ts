@@ -16,13 +16,9 @@ import { trainSae, type TrainSummary } from "../sae/trainer.ts";
 import { extractDataset } from "../reve/extract_dataset.ts";
 import { ACTIVATION_INDEX, type ActivationIndex } from "../reve/activation_shards.ts";
 import type { ScalingMode } from "../data/trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class TrainSetupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TrainSetupError";
-  }
-}
+export class TrainSetupError extends EegSaeError {}
 
 export interface ReveExtractSpec {
   dbPath: string;

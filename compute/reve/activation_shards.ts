@@ -9,6 +9,7 @@
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { asFloat32, f32, readNpy, writeNpy } from "../io/npy.ts";
 import type { PreprocessingRecord } from "../data/trials.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export const ACTIVATION_INDEX = "index.json";
 export const ACTIVATION_FORMAT = "eeg-sae activations v1";
@@ -44,12 +45,7 @@ export interface ActivationIndex {
   shards: ActivationShard[];
 }
 
-export class ActivationShardError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ActivationShardError";
-  }
-}
+export class ActivationShardError extends EegSaeError {}
 
 export type ActivationHeader = Omit<ActivationIndex, "format" | "dtype" | "tokens" | "shards">;
 

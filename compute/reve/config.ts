@@ -2,6 +2,7 @@
  * REVE's `config.json` (HuggingFace layout, docs/ARCHITECTURE.md, "REVE"): parsed with validation.
  * Unknown keys, missing keys, wrong types and inconsistent dimensions are all reported at once.
  */
+import { EegSaeError } from "../util/errors.ts";
 
 export interface ReveConfig {
   embedDim: number;
@@ -16,10 +17,9 @@ export interface ReveConfig {
   noiseRatio: number;
 }
 
-export class ReveConfigError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
-    super(`${source}: invalid REVE config:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ReveConfigError";
+export class ReveConfigError extends EegSaeError {
+  constructor(readonly source: string, readonly problems: string[], options?: ErrorOptions) {
+    super(`${source}: invalid REVE config:\n  - ${problems.join("\n  - ")}`, options);
   }
 }
 
@@ -121,13 +121,13 @@ export async function readReveConfig(path: string): Promise<ReveConfig> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new ReveConfigError(path, [`cannot read: ${(e as Error).message}`]);
+    throw new ReveConfigError(path, [`cannot read: ${(e as Error).message}`], { cause: e });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ReveConfigError(path, [`not valid JSON: ${(e as Error).message}`]);
+    throw new ReveConfigError(path, [`not valid JSON: ${(e as Error).message}`], { cause: e });
   }
   return parseReveConfig(raw, path);
 }

@@ -15,6 +15,7 @@
  * - `mlp.hook_mlp_out` [B,N,D]: the MLP's output (what is added to the residual).
  */
 import type { ReveConfig } from "./config.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export const HOOK_POINTS = [
   "hook_resid_pre",
@@ -41,12 +42,7 @@ export type OutputRequest =
   | { kind: "final" }
   | { kind: "attention_pooled" };
 
-export class HookNameError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "HookNameError";
-  }
-}
+export class HookNameError extends EegSaeError {}
 
 /** `blocks.{layer}.{point}` with a possibly negative layer. */
 export function hookName(layer: number, point: HookPoint): string {

@@ -3,6 +3,7 @@
  * validation: shapes, T at least one patch, finite values (a NaN names its trial and channel).
  */
 import { patchCount, type ReveConfig } from "./config.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export interface ReveInput {
   /** `[B, C, T]` row-major. */
@@ -18,12 +19,7 @@ export interface ReveInput {
   firstTrial?: number;
 }
 
-export class ReveInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ReveInputError";
-  }
-}
+export class ReveInputError extends EegSaeError {}
 
 /** Checks an input against the config; returns the patch count p. */
 export function validateInput(cfg: ReveConfig, input: ReveInput): number {

@@ -6,11 +6,11 @@
 import { nearMatches } from "../data/montage.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { innerDim, mlpHidden, type ReveConfig } from "./config.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class ReveWeightsError extends Error {
+export class ReveWeightsError extends EegSaeError {
   constructor(readonly source: string, readonly problems: string[]) {
     super(`${source}: weights do not match the REVE config:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ReveWeightsError";
   }
 }
 

@@ -9,13 +9,9 @@
 import { join } from "node:path";
 import { asFloat32, readNpy } from "../io/npy.ts";
 import { Rng, type RngState } from "../data/rng.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class ActivationSourceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ActivationSourceError";
-  }
-}
+export class ActivationSourceError extends EegSaeError {}
 
 /** JSON-serialisable position of a source (saved in train_state for an exact resume). */
 export type ActivationSourceState = Record<string, unknown>;
@@ -80,7 +76,9 @@ export class ShardStream implements TokenStream {
     try {
       info = await Deno.stat(path);
     } catch (e) {
-      throw new ActivationSourceError(`--activations ${path}: ${(e as Error).message}`);
+      throw new ActivationSourceError(`--activations ${path}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     if (info.isDirectory) {
       files = [];

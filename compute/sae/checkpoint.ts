@@ -17,13 +17,9 @@ import { PARAM_NAMES, type ParamName } from "../../kernels/sae_common.ts";
 import { dSaeOf, type SaeArchitecture, type SaeTrainConfig, validateSaeConfig } from "./config.ts";
 import { paramShape, type SaeWeights } from "./sae.ts";
 import type { ActivationSourceState } from "./activation_store.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
+export class CheckpointError extends EegSaeError {}
 
 /** What the optimiser and bookkeeping need beyond the weights. */
 export interface TrainState {
@@ -176,12 +172,12 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new CheckpointError(`cannot read ${path}: ${(e as Error).message}`);
+    throw new CheckpointError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(`${path} is not valid JSON: ${(e as Error).message}`);
+    throw new CheckpointError(`${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
 }
 

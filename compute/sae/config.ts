@@ -1,5 +1,6 @@
 /** The SAE training configuration: every hyperparameter with the earlier Python pipeline's defaults, and checks. */
 import { SAE_ARCHITECTURES, type SaeArchitecture } from "../../kernels/sae_common.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 export type { SaeArchitecture };
 export type LrSchedule = "constant" | "constant_with_warmup" | "cosine";
@@ -54,12 +55,7 @@ export interface SaeTrainConfig {
   provenance: Record<string, string | number | boolean>;
 }
 
-export class SaeConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SaeConfigError";
-  }
-}
+export class SaeConfigError extends EegSaeError {}
 
 export function defaultSaeConfig(
   dIn: number,

@@ -24,13 +24,9 @@ import {
   saveCheckpoint,
   type TrainState,
 } from "./checkpoint.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class NonFiniteError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NonFiniteError";
-  }
-}
+export class NonFiniteError extends EegSaeError {}
 
 export interface TrainOptions {
   /** Run folder (sae/, train_log.jsonl). */

@@ -9,13 +9,9 @@ import { writeFileAtomic } from "../../compute/io/atomic.ts";
 import { validateFeatureIndex } from "../../schema/run_folder.ts";
 import { POSITIONS_ENV, RUN_ENV } from "../src/lib/run_data.ts";
 import { escapeHtml } from "../src/lib/escape.ts";
+import { EegSaeError } from "../../compute/util/errors.ts";
 
-export class SiteBuildError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SiteBuildError";
-  }
-}
+export class SiteBuildError extends EegSaeError {}
 
 export const SITE_ROOT = resolve(new URL("..", import.meta.url).pathname);
 export const DEFAULT_OUT = join(SITE_ROOT, "dist");

@@ -5,13 +5,9 @@
  */
 import * as Plot from "@observablehq/plot";
 import { buildDocument, toMarkup } from "./svg_document.ts";
+import { EegSaeError } from "../../../compute/util/errors.ts";
 
-export class ColourScaleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ColourScaleError";
-  }
-}
+export class ColourScaleError extends EegSaeError {}
 
 export type ContinuousScheme = "viridis" | "cividis";
 

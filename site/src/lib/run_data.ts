@@ -27,13 +27,9 @@ import {
   validateSaeCfg,
   validateTrialDetail,
 } from "../../../schema/run_folder.ts";
+import { EegSaeError } from "../../../compute/util/errors.ts";
 
-export class SiteDataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SiteDataError";
-  }
-}
+export class SiteDataError extends EegSaeError {}
 
 /** Environment variable naming the run folder to build from. */
 export const RUN_ENV = "EEG_SAE_SITE_RUN";
@@ -62,7 +58,9 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new SiteDataError(`${path}: cannot read as JSON: ${(e as Error).message}`);
+    throw new SiteDataError(`${path}: cannot read as JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
