@@ -8,6 +8,18 @@
 export const HISTOGRAM_LOG10_LOW = -3;
 export const HISTOGRAM_LOG10_HIGH = 2;
 export const HISTOGRAM_BINS = 20;
+const BIN_WIDTH = (HISTOGRAM_LOG10_HIGH - HISTOGRAM_LOG10_LOW) / HISTOGRAM_BINS;
+
+/** The HISTOGRAM_BINS + 1 bin edges, in log10 of the activation. */
+export function histogramEdges(): number[] {
+  return Array.from({ length: HISTOGRAM_BINS + 1 }, (_, i) => HISTOGRAM_LOG10_LOW + i * BIN_WIDTH);
+}
+
+/** The histogram bin of a positive activation (the GPU kernel computes the same in f32). */
+export function histogramBin(v: number): number {
+  const b = Math.floor((Math.log10(v) - HISTOGRAM_LOG10_LOW) / BIN_WIDTH);
+  return Math.min(HISTOGRAM_BINS - 1, Math.max(0, b));
+}
 
 export interface FeatureStatsShape {
   dSae: number;

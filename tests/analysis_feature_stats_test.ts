@@ -6,13 +6,13 @@ import {
   addReconstructionBatch,
   entropyBits,
   finaliseFeatureStats,
-  histogramEdges,
   summariseReconstruction,
 } from "../compute/analysis/feature_stats.ts";
 import {
   emptyReconstructionTotals,
   emptyTotals,
   HISTOGRAM_BINS,
+  histogramEdges,
 } from "../kernels/feature_stats_layout.ts";
 import { FeatureStatsGpu, gatherTopRef } from "../kernels/feature_stats.ts";
 import { Rng } from "../compute/data/rng.ts";

@@ -6,37 +6,41 @@ import { checkLayers, LAYERS, mayImport, relativeImports } from "../tools/check_
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-async function tree(files: Record<string, string>): Promise<string> {
+/** Runs `check` on a temporary tree holding `files`, then removes the tree. */
+async function withTree<T>(
+  files: Record<string, string>,
+  check: (root: string) => Promise<T>,
+): Promise<T> {
   const root = await Deno.makeTempDir({ prefix: "check_layers_" });
-  for (const [path, text] of Object.entries(files)) {
-    await Deno.mkdir(dirname(join(root, path)), { recursive: true });
-    await Deno.writeTextFile(join(root, path), text);
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      await Deno.mkdir(dirname(join(root, path)), { recursive: true });
+      await Deno.writeTextFile(join(root, path), text);
+    }
+    return await check(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
-  return root;
 }
 
 Deno.test("an import from a lower folder into a higher one is reported with both folders", async () => {
-  const root = await tree({
+  await withTree({
     "compute/io/npy.ts": 'import { runCli } from "../cli/run_cli.ts";\nexport const a = runCli;\n',
     "compute/cli/run_cli.ts": 'import "../io/npy.ts";\nexport const runCli = 1;\n',
-  });
-  try {
+  }, async (root) => {
     const violations = await checkLayers(root);
     assert.deepEqual(violations.map((v) => [v.file, v.specifier]), [
       ["compute/io/npy.ts", "../cli/run_cli.ts"],
     ]);
     assert.match(violations[0].reason, /compute\/io may not import compute\/cli/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("the command exits 1 on an upward import and names the file", async () => {
-  const root = await tree({
+  await withTree({
     "kernels/stats.ts": 'export { x } from "../compute/analysis/stats.ts";\n',
     "compute/analysis/stats.ts": "export const x = 1;\n",
-  });
-  try {
+  }, async (root) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-read", join(REPO, "tools/check_layers.ts"), root],
       stdout: "piped",
@@ -44,13 +48,11 @@ Deno.test("the command exits 1 on an upward import and names the file", async ()
     }).output();
     assert.equal(out.code, 1);
     assert.match(new TextDecoder().decode(out.stderr), /^kernels\/stats\.ts: imports/m);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("peers of one layer may not import each other, and the site reads only the schema", async () => {
-  const root = await tree({
+  await withTree({
     "compute/gpu/device.ts": 'import { g } from "../onnx/graph.ts";\n',
     "compute/onnx/graph.ts": "export const g = 1;\n",
     "site/src/lib/run_data.ts": 'import type { X } from "../../../compute/data/trials.ts";\n' +
@@ -59,8 +61,7 @@ Deno.test("peers of one layer may not import each other, and the site reads only
     "schema/run_folder.ts": "export type RunInfo = number;\n",
     "compute/analysis/probe.ts": 'import type { RunInfo } from "../../schema/run_folder.ts";\n' +
       'import { t } from "../../tools/outside.ts";\n',
-  });
-  try {
+  }, async (root) => {
     const violations = await checkLayers(root);
     assert.deepEqual(violations.map((v) => v.file).sort(), [
       "compute/analysis/probe.ts",
@@ -70,9 +71,7 @@ Deno.test("peers of one layer may not import each other, and the site reads only
     const outside = violations.find((v) => v.file === "compute/analysis/probe.ts")!;
     assert.equal(outside.specifier, "../../tools/outside.ts");
     assert.match(outside.reason, /no declared layer/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("imports are found across lines, in re-exports and dynamic imports, not in comments", () => {

@@ -10,26 +10,13 @@
 import {
   type FeatureStatsTotals,
   HISTOGRAM_BINS,
-  HISTOGRAM_LOG10_HIGH,
-  HISTOGRAM_LOG10_LOW,
+  histogramBin,
   type ReconstructionTotals,
   TRIAL_RECON_WIDTH,
 } from "../../kernels/feature_stats_layout.ts";
 import { EegSaeError } from "../util/errors.ts";
 
 export class FeatureStatsError extends EegSaeError {}
-
-export function histogramEdges(): number[] {
-  const w = (HISTOGRAM_LOG10_HIGH - HISTOGRAM_LOG10_LOW) / HISTOGRAM_BINS;
-  return Array.from({ length: HISTOGRAM_BINS + 1 }, (_, i) => HISTOGRAM_LOG10_LOW + i * w);
-}
-
-/** The histogram bin of a positive activation (the GPU kernel computes the same in f32). */
-export function histogramBin(v: number): number {
-  const w = (HISTOGRAM_LOG10_HIGH - HISTOGRAM_LOG10_LOW) / HISTOGRAM_BINS;
-  const b = Math.floor((Math.log10(v) - HISTOGRAM_LOG10_LOW) / w);
-  return Math.min(HISTOGRAM_BINS - 1, Math.max(0, b));
-}
 
 export interface ActivationBatch {
   /** [B, T, F] activations. */

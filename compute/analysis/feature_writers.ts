@@ -8,7 +8,8 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { f32, i32, i64, type NdArray, str } from "../io/npy.ts";
 import { writeNpz } from "../io/npz.ts";
 import type { TrialSet } from "../data/trials.ts";
-import { histogramEdges, trialReconstruction } from "./feature_stats.ts";
+import { trialReconstruction } from "./feature_stats.ts";
+import { histogramEdges } from "../../kernels/feature_stats_layout.ts";
 import type { FeatureAnalysis, TrialActivations } from "./features.ts";
 import { EEG_BANDS } from "./spectral.ts";
 import {

@@ -181,32 +181,21 @@ function decodeTensor(e: HeaderEntry, data: Uint8Array): SafetensorsTensor {
   const aligned = (e.begin + data.byteOffset) % size === 0;
   const buffer = aligned ? data.buffer : data.slice(e.begin, e.end).buffer;
   const offset = aligned ? data.byteOffset + e.begin : 0;
-  switch (e.dtype) {
-    case "F32":
-      return { dtype: e.dtype, shape: e.shape, data: new Float32Array(buffer, offset, n) };
-    case "F16":
-      return {
-        dtype: e.dtype,
-        shape: e.shape,
-        data: new Float32Array(new Float16Array(buffer, offset, n)),
-      };
-    case "BF16":
-      return {
-        dtype: e.dtype,
-        shape: e.shape,
-        data: bf16ToFloat32(new Uint16Array(buffer, offset, n)),
-      };
-    case "F64":
-      return {
-        dtype: e.dtype,
-        shape: e.shape,
-        data: new Float32Array(new Float64Array(buffer, offset, n)),
-      };
+  const { dtype, shape } = e;
+  switch (dtype) {
     case "I32":
-      return { dtype: e.dtype, shape: e.shape, data: new Int32Array(buffer, offset, n) };
+      return { dtype, shape, data: new Int32Array(buffer, offset, n) };
     case "I64":
-      return { dtype: e.dtype, shape: e.shape, data: new BigInt64Array(buffer, offset, n) };
+      return { dtype, shape, data: new BigInt64Array(buffer, offset, n) };
   }
+  // Floating point is widened or narrowed to float32, the type every consumer computes in.
+  const floats = {
+    F32: () => new Float32Array(buffer, offset, n),
+    F16: () => new Float32Array(new Float16Array(buffer, offset, n)),
+    BF16: () => bf16ToFloat32(new Uint16Array(buffer, offset, n)),
+    F64: () => new Float32Array(new Float64Array(buffer, offset, n)),
+  };
+  return { dtype, shape, data: floats[dtype]() };
 }
 
 /** The `__metadata__` of a file, reading only its header. */

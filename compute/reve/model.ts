@@ -408,6 +408,24 @@ export class ReveModel {
     add(batch, patchEmbed, posEmbed, x);
     releaseScratch();
 
+    // out = residual + a·Wᵀ, the projection fused into the matmul unless it is asked for.
+    const addProjection = (
+      a: Tensor,
+      weight: MatmulB,
+      residual: Tensor,
+      out: Tensor,
+      names: [string, string],
+    ) => {
+      if (!isWanted(...names)) {
+        matmul(batch, a, weight, out, { transposeB: true, residual });
+        return;
+      }
+      const projection = take([rows, D], names[0]);
+      matmul(batch, a, weight, projection, { transposeB: true });
+      offer(projection, ...names);
+      add(batch, residual, projection, out);
+    };
+
     for (let l = 0; l <= plan.lastLayer; l++) {
       const bw = w.blocks[l];
       const pre = `blocks.${l}.`;
@@ -441,13 +459,10 @@ export class ReveModel {
         pattern,
       });
       const mid = take([rows, D], "resid_mid");
-      const attnRows = att.reshape([rows, inner]);
-      if (isWanted(pre + "attn_out", pre + "attn.hook_attn_out")) {
-        const attnOut = take([rows, D], "attn_out");
-        matmul(batch, attnRows, bw.out, attnOut, { transposeB: true });
-        offer(attnOut, pre + "attn_out", pre + "attn.hook_attn_out");
-        add(batch, x, attnOut, mid);
-      } else matmul(batch, attnRows, bw.out, mid, { transposeB: true, residual: x });
+      addProjection(att.reshape([rows, inner]), bw.out, x, mid, [
+        pre + "attn_out",
+        pre + "attn.hook_attn_out",
+      ]);
       offer(mid, pre + "hook_resid_mid");
 
       const mlpIn = take([rows, D], "mlp_in");
@@ -463,12 +478,7 @@ export class ReveModel {
         matmul(batch, mlpIn, bw.mlpIn, act, { transposeB: true, activation: "gelu" });
       }
       const next = pool.acquire([rows, D], "f32", `hidden.${l + 1}`);
-      if (isWanted(pre + "mlp_out", pre + "mlp.hook_mlp_out")) {
-        const mlpOut = take([rows, D], "mlp_out");
-        matmul(batch, act, bw.mlpOut, mlpOut, { transposeB: true });
-        offer(mlpOut, pre + "mlp_out", pre + "mlp.hook_mlp_out");
-        add(batch, mid, mlpOut, next);
-      } else matmul(batch, act, bw.mlpOut, next, { transposeB: true, residual: mid });
+      addProjection(act, bw.mlpOut, mid, next, [pre + "mlp_out", pre + "mlp.hook_mlp_out"]);
       releaseScratch();
       x = next;
     }

@@ -219,18 +219,28 @@ export function selectivityHistogram(features: FeatureSummary[], nClasses: numbe
 
 /** How many alive features have each class as their top class. */
 export function topClassCounts(features: FeatureSummary[], classNames: string[]): string {
-  const counts = classNames.map((name, k) => ({
-    cls: name,
-    n: features.filter((f) => f.alive && f.top_class === k).length,
-    colour: classColour(k),
-  }));
+  const counts = classNames.map((_, k) =>
+    features.filter((f) => f.alive && f.top_class === k).length
+  );
+  return classBars(counts, classNames, "top class", "alive features", 240);
+}
+
+/** One bar per class in its class colour, with the class names along x. */
+function classBars(
+  values: number[],
+  classNames: string[],
+  xLabel: string,
+  yLabel: string,
+  height: number,
+): string {
+  const rows = values.map((v, k) => ({ cls: classNames[k], v, colour: classColour(k) }));
   return render({
     width: 380,
-    height: 240,
+    height,
     marginBottom: 40,
-    x: { label: "top class", domain: classNames, tickRotate: classNames.length > 6 ? -30 : 0 },
-    y: { label: "alive features", grid: true },
-    marks: [Plot.barY(counts, { x: "cls", y: "n", fill: "colour" }), Plot.ruleY([0])],
+    x: { label: xLabel, domain: classNames, tickRotate: classNames.length > 6 ? -30 : 0 },
+    y: { label: yLabel, grid: true },
+    marks: [Plot.barY(rows, { x: "cls", y: "v", fill: "colour" }), Plot.ruleY([0])],
   });
 }
 
@@ -294,15 +304,7 @@ export function activationHistogram(h: Histogram): string {
 
 /** Mean activation per class, in class colours. */
 export function perClassBars(perClass: number[], classNames: string[]): string {
-  const rows = perClass.map((v, k) => ({ cls: classNames[k], v, colour: classColour(k) }));
-  return render({
-    width: 380,
-    height: 230,
-    marginBottom: 40,
-    x: { label: "class", domain: classNames, tickRotate: classNames.length > 6 ? -30 : 0 },
-    y: { label: "mean activation per token", grid: true },
-    marks: [Plot.barY(rows, { x: "cls", y: "v", fill: "colour" }), Plot.ruleY([0])],
-  });
+  return classBars(perClass, classNames, "class", "mean activation per token", 230);
 }
 
 /** Start and end (s) of each time patch. */
