@@ -1,5 +1,11 @@
 /** Exact (erf) GELU and GEGLU, the WGSL erf they rest on, and float64 CPU references. */
-import { type CommandBatch, shaderSource, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
+import {
+  type CommandBatch,
+  shaderSource,
+  ShapeError,
+  type Tensor,
+  uniformFields,
+} from "../compute/gpu/mod.ts";
 import { grid1d } from "./grid.ts";
 import { requireDistinct, requireF32, requireSameShape } from "./checks.ts";
 
@@ -27,7 +33,7 @@ function elementwise(
     shader: "gelu.wgsl",
     entryPoint,
     header: GELU_WGSL,
-    bindings: [x, out, batch.uniform(new Uint32Array([out.size, hidden]))],
+    bindings: { x, out, params: uniformFields({ count: out.size, hidden }) },
     workgroups: grid1d(out.size, WG, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
     label,
   });

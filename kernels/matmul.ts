@@ -9,6 +9,7 @@ import {
   MatrixTexture,
   ShapeError,
   type Tensor,
+  uniformFields,
 } from "../compute/gpu/mod.ts";
 import { GELU_WGSL, geluRef } from "./gelu.ts";
 import { grid1d } from "./grid.ts";
@@ -156,19 +157,20 @@ export function matmulWithTile(
     `const HAS_RESIDUAL: bool = ${opts.residual !== undefined};`,
     tileProductWgsl(tile, variant, shape.transposeB, geglu),
   ].join("\n");
-  const params = batch.uniform(new Uint32Array([m, n, shape.k, groupsN]));
+  // The K loop reads A and B by the view its variant declares (matmul.wgsl); absent
+  // bias/residual bind `a` (read-only, never read, as HAS_BIAS/HAS_RESIDUAL are false).
+  const bName = variant === "tex" ? "bt" : variant === "scalar" ? "b" : "b4";
   batch.dispatch({
     shader: "matmul.wgsl",
     header,
-    // Absent bias/residual bind `a` (read-only, never read): the layout is the same for all variants.
-    bindings: [
-      a,
-      b instanceof MatrixTexture ? b.view : b,
+    bindings: {
+      [variant === "scalar" ? "a" : "a4"]: a,
+      [bName]: b instanceof MatrixTexture ? b.view : b,
       out,
-      opts.bias ?? a,
-      opts.residual ?? a,
-      params,
-    ],
+      bias: opts.bias ?? a,
+      residual: opts.residual ?? a,
+      params: uniformFields({ m, n, k: shape.k, groups_n: groupsN }),
+    },
     // Workgroups fold into x·y (beyond 65535 per dimension); z is the batch.
     workgroups: [...grid1d(groups, 1, batch.gpu.limits.maxComputeWorkgroupsPerDimension), count],
     label:

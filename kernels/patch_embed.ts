@@ -3,7 +3,7 @@
  * `unfold(size=P, step)`, channel-major rows `(b·C + c)·p + i`; the patch embedding itself is a
  * matmul on the result. Plus the plain CPU reference.
  */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { grid1d } from "./grid.ts";
 
 const WG = 256;
@@ -32,7 +32,11 @@ export function unfoldPatches(
   batch.dispatch({
     shader: "patch_embed.wgsl",
     entryPoint: "unfold",
-    bindings: [eeg, patches, batch.uniform(new Uint32Array([count, p, T, size, step]))],
+    bindings: {
+      eeg,
+      patches,
+      params: uniformFields({ count, patches: p, samples: T, size, step }),
+    },
     workgroups: grid1d(count, WG, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
     label: `unfold eeg[${eeg.shape}] → patches[${patches.shape}] step ${step}`,
   });

@@ -1,5 +1,5 @@
 /** Reductions over the last axis (sum, mean, max, argmax) and over rows (bias gradients). */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { lastAxis, requireDistinct, requireF32, sameShape } from "./checks.ts";
 import { grid1d } from "./grid.ts";
 
@@ -23,7 +23,11 @@ export function reduce(batch: CommandBatch, x: Tensor, op: ReduceOp, out: Tensor
   batch.dispatch({
     shader: "reduce.wgsl",
     entryPoint: `${op}_main`,
-    bindings: [x, out, batch.uniform(new Uint32Array([rows, d]))],
+    bindings: {
+      x,
+      [op === "argmax" ? "out_index" : "out"]: out,
+      params: uniformFields({ rows, d }),
+    },
     workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
     label: what,
   });
@@ -42,7 +46,7 @@ export function sumRows(batch: CommandBatch, x: Tensor, out: Tensor): void {
   batch.dispatch({
     shader: "reduce.wgsl",
     entryPoint: "sum_rows_main",
-    bindings: [x, out, batch.uniform(new Uint32Array([rows, cols]))],
+    bindings: { x, out, params: uniformFields({ rows, d: cols }) },
     workgroups: grid1d(cols, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
     label: what,
   });

@@ -1,5 +1,5 @@
 /** Softmax over the last axis (max-subtracted), and its float64 CPU reference. */
-import type { CommandBatch, Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { lastAxis, requireDistinct, requireF32, requireSameShape } from "./checks.ts";
 import { grid1d } from "./grid.ts";
 
@@ -13,7 +13,7 @@ export function softmax(batch: CommandBatch, x: Tensor, out: Tensor): void {
   if (rows === 0) return;
   batch.dispatch({
     shader: "softmax.wgsl",
-    bindings: [x, out, batch.uniform(new Uint32Array([rows, d]))],
+    bindings: { x, out, params: uniformFields({ rows, d }) },
     workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
     label: what,
   });
