@@ -4,12 +4,10 @@
  */
 import {
   type CommandBatch,
-  type Gpu,
   type Tensor,
   type UniformFields,
   uniformFields,
 } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
 
 export interface AdamHyper {
   lr: number;
@@ -61,7 +59,6 @@ function adamUniform(
  */
 export function adamStep(
   batch: CommandBatch,
-  gpu: Gpu,
   slots: readonly AdamSlot[],
   clip: Tensor<"f32">,
   h: AdamHyper,
@@ -108,7 +105,7 @@ export function adamStep(
         v: s.v,
         clip,
       },
-      workgroups: grid1d(s.param.size, 256, gpu.limits.maxComputeWorkgroupsPerDimension),
+      workgroups: { invocations: s.param.size },
       label: `adam ${s.param.toString()}`,
     });
   }

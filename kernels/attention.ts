@@ -5,7 +5,6 @@
  * softmax, no mask, any N. Also the column slice that pulls q, k or v out of the fused buffer.
  */
 import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
 
 const QUERIES_PER_WORKGROUP = 64;
 const MAX_KEYS_PER_TILE = 32;
@@ -95,7 +94,7 @@ export function sliceColumns(batch: CommandBatch, src: Tensor, dst: Tensor, offs
       slice_dst: dst,
       slice: uniformFields({ rows, stride, offset, width }),
     },
-    workgroups: grid1d(rows * width, 256, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: rows * width },
     label: `slice_columns ${src}[:, ${offset}:${offset + width}] → ${dst}`,
   });
 }

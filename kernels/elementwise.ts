@@ -1,7 +1,6 @@
 /** Elementwise add, scale and a + s·b on same-shaped tensors, with CPU references. */
 import { type CommandBatch, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { requireDistinct, requireF32, requireSameShape } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 /** `scale_main` writes `scaled` under `scale_params`; the binary entry points `out` under `params`. */
 function dispatchElementwise(
@@ -21,7 +20,7 @@ function dispatchElementwise(
     bindings: inputs.rhs
       ? { lhs: inputs.lhs, rhs: inputs.rhs, out, params }
       : { lhs: inputs.lhs, scaled: out, scale_params: params },
-    workgroups: grid1d(count, 256, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: count },
     label: what,
   });
 }

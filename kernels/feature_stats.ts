@@ -8,6 +8,7 @@ import {
   type Binding,
   type CommandBatch,
   createTensor,
+  type Dispatch,
   type Gpu,
   readback,
   ShapeError,
@@ -26,7 +27,6 @@ import {
   type ReconstructionTotals,
   TRIAL_RECON_WIDTH,
 } from "../compute/analysis/feature_stats.ts";
-import { grid1d } from "./grid.ts";
 import { requireF32 } from "./checks.ts";
 
 /** Trials per accumulate call (the size of the per-trial metadata uniform). */
@@ -133,7 +133,7 @@ export class FeatureStatsGpu {
     batch: CommandBatch,
     entryPoint: string,
     bindings: Record<string, Binding>,
-    workgroups: [number, number?, number?],
+    workgroups: Dispatch["workgroups"],
     label: string,
   ): void {
     batch.dispatch({
@@ -178,13 +178,12 @@ export class FeatureStatsGpu {
       x,
       xhat: xHat,
     };
-    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
     const { dSae: f, tokensPerTrial: t, dIn } = this.shape;
     this.#dispatch(
       batch,
       "accumulate",
       bindings,
-      grid1d(f, 64, max),
+      { invocations: f },
       `feature_stats.accumulate z[${b},${t},${f}]`,
     );
     this.#dispatch(
@@ -198,7 +197,7 @@ export class FeatureStatsGpu {
       batch,
       "input_sum",
       bindings,
-      grid1d(dIn, 64, max),
+      { invocations: dIn },
       `feature_stats.input_sum x[${b},${t},${dIn}]`,
     );
     labels.forEach((y) => this.#classTrials[y]++);
@@ -224,7 +223,7 @@ export class FeatureStatsGpu {
         z,
         gathered: this.#gathered,
       },
-      grid1d(f * topK, 64, this.gpu.limits.maxComputeWorkgroupsPerDimension),
+      { invocations: f * topK },
       `feature_stats.gather_top z[${b},${t},${f}] k=${topK}`,
     );
   }

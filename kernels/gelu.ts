@@ -6,13 +6,10 @@ import {
   type Tensor,
   uniformFields,
 } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
 import { requireDistinct, requireF32, requireSameShape } from "./checks.ts";
 
 /** WGSL defining `erf`, `erfc_nonneg` and `gelu`; prepend it through a pipeline `header`. */
 export const GELU_WGSL: string = shaderSource("gelu_math.wgsl");
-
-const WG = 256;
 
 function checkSameShape(what: string, x: Tensor, out: Tensor): void {
   requireF32(what, { x, out });
@@ -34,7 +31,7 @@ function elementwise(
     entryPoint,
     header: GELU_WGSL,
     bindings: { x, out, params: uniformFields({ count: out.size, hidden }) },
-    workgroups: grid1d(out.size, WG, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: out.size },
     label,
   });
 }

@@ -1,6 +1,5 @@
 /** Bindings for shaders/jumprelu.wgsl (in-place JumpReLU with per-feature thresholds) and its CPU reference. */
 import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
 import { requireDistinct, requireF32 } from "./checks.ts";
 
 /** z [n, d_sae] ← z where z > threshold[f], else 0. */
@@ -17,7 +16,7 @@ export function jumpReluInPlace(batch: CommandBatch, z: Tensor, threshold: Tenso
     shader: "jumprelu.wgsl",
     entryPoint: "jumprelu",
     bindings: { params: uniformFields({ count: z.size, d_sae: dSae }), threshold, z },
-    workgroups: grid1d(z.size, 256, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: z.size },
     label: where,
   });
 }

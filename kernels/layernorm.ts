@@ -7,7 +7,6 @@ import {
   requireSameShape,
   requireVector,
 } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 /** out = (x − mean) / sqrt(var + eps) · weight + bias, per row of the last axis. */
 export function layerNorm(
@@ -29,7 +28,7 @@ export function layerNorm(
   batch.dispatch({
     shader: "layernorm.wgsl",
     bindings: { x, weight, bias, out, params: uniformFields({ rows, d, eps }) },
-    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: rows },
     label: what,
   });
 }

@@ -4,9 +4,6 @@
  * matmul on the result. Plus the plain CPU reference.
  */
 import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
-
-const WG = 256;
 
 /** Records the unfold. `patches` must be `[B·C·p, P]` with `p = floor((T−P)/step)+1`. */
 export function unfoldPatches(
@@ -37,7 +34,7 @@ export function unfoldPatches(
       patches,
       params: uniformFields({ count, patches: p, samples: T, size, step }),
     },
-    workgroups: grid1d(count, WG, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: count },
     label: `unfold eeg[${eeg.shape}] → patches[${patches.shape}] step ${step}`,
   });
 }

@@ -1,7 +1,6 @@
 /** Reductions over the last axis (sum, mean, max, argmax) and over rows (bias gradients). */
 import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { lastAxis, requireDistinct, requireF32, sameShape } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 export type ReduceOp = "sum" | "mean" | "max" | "argmax";
 
@@ -28,7 +27,7 @@ export function reduce(batch: CommandBatch, x: Tensor, op: ReduceOp, out: Tensor
       [op === "argmax" ? "out_index" : "out"]: out,
       params: uniformFields({ rows, d }),
     },
-    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: rows },
     label: what,
   });
 }
@@ -47,7 +46,7 @@ export function sumRows(batch: CommandBatch, x: Tensor, out: Tensor): void {
     shader: "reduce.wgsl",
     entryPoint: "sum_rows_main",
     bindings: { x, out, params: uniformFields({ rows, d: cols }) },
-    workgroups: grid1d(cols, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: cols },
     label: what,
   });
 }

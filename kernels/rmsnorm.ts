@@ -7,7 +7,6 @@ import {
   requireSameShape,
   requireVector,
 } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 /** out = x · rsqrt(mean(x²) + eps) · weight, per row of the last axis. */
 export function rmsNorm(
@@ -27,7 +26,7 @@ export function rmsNorm(
   batch.dispatch({
     shader: "rmsnorm.wgsl",
     bindings: { x, weight, out, params: uniformFields({ rows, d, eps }) },
-    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: { invocations: rows },
     label: what,
   });
 }

@@ -4,6 +4,7 @@
  * errors are captured per dispatch and reported with the kernel's label and shapes.
  */
 import type { Gpu } from "./device.ts";
+import { grid1d } from "./grid.ts";
 import {
   type CompiledKernel,
   getKernel,
@@ -48,8 +49,11 @@ export interface Dispatch extends PipelineSpec {
    * the entry point uses must be given, and no name the shader does not declare.
    */
   bindings: Readonly<Record<string, Binding>>;
-  /** Workgroup counts. */
-  workgroups: [number, number?, number?];
+  /**
+   * Workgroup counts, or `{ invocations }`: one invocation per item, the grid folded (grid1d) from
+   * the workgroup size the entry point declares, so that size is written in one place.
+   */
+  workgroups: [number, number?, number?] | { invocations: number };
   /** Kernel name and shapes for error messages, e.g. "matmul a[88,512] b[1536,512]". */
   label: string;
 }
@@ -93,15 +97,17 @@ export class CommandBatch {
   }
 
   dispatch(d: Dispatch): void {
-    const [x, y = 1, z = 1] = d.workgroups;
+    const device = this.gpu.device;
+    const kernel = getKernel(this.gpu, d);
     const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const [x, y = 1, z = 1] = "invocations" in d.workgroups
+      ? grid1d(d.workgroups.invocations, kernel.entry.workgroupSize.reduce((p, s) => p * s), max)
+      : d.workgroups;
     if (x > max || y > max || z > max || x < 1 || y < 1 || z < 1) {
       throw new KernelError(
         `${d.label}: workgroup grid [${x},${y},${z}] is outside 1..${max} per dimension`,
       );
     }
-    const device = this.gpu.device;
-    const kernel = getKernel(this.gpu, d);
     const pipeline = kernel.pipeline;
     const entries = this.#bindGroupEntries(kernel, d);
     device.pushErrorScope("out-of-memory");

@@ -269,7 +269,7 @@ export class SaeGpu {
 
   /** Adam, then unit-norm decoder rows and the firing counters. */
   recordUpdate(batch: CommandBatch, a: AdamSettings): void {
-    adamStep(batch, this.gpu, this.#adamSlots(), this.clip, a, a.maxGradNorm);
+    adamStep(batch, this.#adamSlots(), this.clip, a, a.maxGradNorm);
     const t = this.#constraintTensors();
     constraintKernel(batch, "renorm_decoder", this.kcfg.dIn, this.kcfg.dSae, t);
     constraintKernel(batch, "update_counters", this.kcfg.dIn, this.kcfg.dSae, t);
