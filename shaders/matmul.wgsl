@@ -6,7 +6,7 @@
 // edges: row/column offsets are clamped so loads stay inside the buffers; only stores are masked.
 //
 // The header (kernels/matmul.ts) supplies the consts TM, TN, WG, B_BATCHED, HAS_BIAS, ACT (0 none,
-// 1 relu, 2 gelu, 3 geglu, using `gelu` from gelu_math.wgsl), HAS_RESIDUAL, and `fn
+// 1 relu, 2 gelu, 3 geglu, using `gelu` from gelu_math.wgsl), HAS_RESIDUAL, B_TRANSPOSED, and `fn
 // tile_product(row0, col0, batch)`: the K loop written out for this tile shape with one variable per accumulator, because
 // llvmpipe keeps such variables in registers but spills loop-indexed arrays to memory. It reads `a`
 // and `b` as scalars, or `a4`/`b4` as vec4 runs when the sizes are multiples of 4, or B's texels

@@ -146,7 +146,7 @@ function parseConstants(scope: string): Map<string, string> {
 }
 
 /** Evaluates an integer constant expression: literals, constants, + - * / %, min, max, parens. */
-export function evalConstExpr(
+function evalConstExpr(
   expr: string,
   consts: ReadonlyMap<string, string>,
   depth = 0,
