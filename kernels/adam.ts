@@ -2,8 +2,12 @@
  * Bindings for shaders/adam.wgsl: Adam in place (PyTorch's bias-corrected form, fp32 moments) and
  * gradient clipping by the global norm over several tensors; with CPU references.
  */
-import type { CommandBatch, Gpu, Tensor } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
+import {
+  type CommandBatch,
+  type Tensor,
+  type UniformFields,
+  uniformFields,
+} from "../compute/gpu/mod.ts";
 
 export interface AdamHyper {
   lr: number;
@@ -29,27 +33,24 @@ export function clipBufferSize(slots: readonly AdamSlot[]): number {
 }
 
 function adamUniform(
-  batch: CommandBatch,
   n: number,
   offset: number,
   useClip: boolean,
   h: AdamHyper,
   maxNorm: number,
-): GPUBuffer {
-  const buf = new ArrayBuffer(48);
-  const u = new Uint32Array(buf);
-  const f = new Float32Array(buf);
-  u[0] = n;
-  u[1] = offset;
-  u[2] = useClip ? 1 : 0;
-  f[4] = h.lr;
-  f[5] = h.beta1;
-  f[6] = h.beta2;
-  f[7] = h.eps;
-  f[8] = 1 - h.beta1 ** h.step;
-  f[9] = 1 - h.beta2 ** h.step;
-  f[10] = maxNorm;
-  return batch.uniform(buf);
+): UniformFields {
+  return uniformFields({
+    n,
+    offset,
+    use_clip: useClip ? 1 : 0,
+    lr: h.lr,
+    beta1: h.beta1,
+    beta2: h.beta2,
+    eps: h.eps,
+    bias1: 1 - h.beta1 ** h.step,
+    bias2: 1 - h.beta2 ** h.step,
+    max_norm: maxNorm,
+  });
 }
 
 /**
@@ -58,7 +59,6 @@ function adamUniform(
  */
 export function adamStep(
   batch: CommandBatch,
-  gpu: Gpu,
   slots: readonly AdamSlot[],
   clip: Tensor<"f32">,
   h: AdamHyper,
@@ -72,31 +72,23 @@ export function adamStep(
       batch.dispatch({
         shader: "adam.wgsl",
         entryPoint: "sumsq_partial",
-        bindings: [
-          adamUniform(batch, s.grad.size, offset, true, h, maxNorm),
-          s.param,
-          s.grad,
-          s.m,
-          s.v,
+        bindings: {
+          params: adamUniform(s.grad.size, offset, true, h, maxNorm),
+          grad: s.grad,
           clip,
-        ],
+        },
         workgroups: [groups],
         label: `adam.sumsq_partial ${s.grad.toString()}`,
       });
       offset += groups;
     }
-    const s0 = slots[0];
     batch.dispatch({
       shader: "adam.wgsl",
       entryPoint: "clip_scale",
-      bindings: [
-        adamUniform(batch, 0, offset, true, h, maxNorm),
-        s0.param,
-        s0.grad,
-        s0.m,
-        s0.v,
+      bindings: {
+        params: adamUniform(0, offset, true, h, maxNorm),
         clip,
-      ],
+      },
       workgroups: [1],
       label: `adam.clip_scale over ${offset} partials`,
     });
@@ -105,15 +97,15 @@ export function adamStep(
     batch.dispatch({
       shader: "adam.wgsl",
       entryPoint: "adam",
-      bindings: [
-        adamUniform(batch, s.param.size, 0, useClip, h, maxNorm),
-        s.param,
-        s.grad,
-        s.m,
-        s.v,
+      bindings: {
+        params: adamUniform(s.param.size, 0, useClip, h, maxNorm),
+        param: s.param,
+        grad: s.grad,
+        m: s.m,
+        v: s.v,
         clip,
-      ],
-      workgroups: grid1d(s.param.size, 256, gpu.limits.maxComputeWorkgroupsPerDimension),
+      },
+      workgroups: { invocations: s.param.size },
       label: `adam ${s.param.toString()}`,
     });
   }

@@ -4,8 +4,7 @@
  * and, only when a pattern tensor is given, the probabilities `[B, H, N, N]`. Stable online
  * softmax, no mask, any N. Also the column slice that pulls q, k or v out of the fused buffer.
  */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 
 const QUERIES_PER_WORKGROUP = 64;
 const MAX_KEYS_PER_TILE = 32;
@@ -55,17 +54,21 @@ export function attention(
   if (keysPerTile < 1) {
     throw new ShapeError(`attention: head_dim ${headDim} does not fit in workgroup memory`);
   }
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 2).set([N, heads]);
-  new Float32Array(params, 8, 1)[0] = 1 / Math.sqrt(headDim);
+  const vec4 = headDim % 4 === 0;
+  const scale = 1 / Math.sqrt(headDim);
   batch.dispatch({
     shader: "attention.wgsl",
-    entryPoint: headDim % 4 === 0 ? "main_vec4" : "main",
+    entryPoint: vec4 ? "main_vec4" : "main",
     header: `const DH: u32 = ${headDim}u;\nconst TK: u32 = ${keysPerTile}u;\n` +
       `const WG: u32 = ${QUERIES_PER_WORKGROUP}u;\nconst WRITE_PATTERN: bool = ${
         Boolean(pattern)
       };`,
-    bindings: [qkv, out, pattern ?? stubBuffer(batch), batch.uniform(params)],
+    bindings: {
+      [vec4 ? "qkv4" : "qkv"]: qkv,
+      [vec4 ? "out4" : "out"]: out,
+      pattern: pattern ?? stubBuffer(batch),
+      params: uniformFields({ n: N, heads, scale }),
+    },
     workgroups: [Math.ceil(N / QUERIES_PER_WORKGROUP), heads, B],
     label: `attention qkv[${qkv.shape}] heads ${heads}×${headDim}${pattern ? " +pattern" : ""}`,
   });
@@ -86,8 +89,12 @@ export function sliceColumns(batch: CommandBatch, src: Tensor, dst: Tensor, offs
     entryPoint: "slice_columns",
     header: "const DH: u32 = 4u;\nconst TK: u32 = 1u;\nconst WG: u32 = 1u;\n" +
       "const WRITE_PATTERN: bool = false;",
-    bindings: [src, dst, batch.uniform(new Uint32Array([rows, stride, offset, width]))],
-    workgroups: grid1d(rows * width, 256, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: {
+      slice_src: src,
+      slice_dst: dst,
+      slice: uniformFields({ rows, stride, offset, width }),
+    },
+    workgroups: { invocations: rows * width },
     label: `slice_columns ${src}[:, ${offset}:${offset + width}] → ${dst}`,
   });
 }

@@ -1,29 +1,26 @@
 /** Elementwise add, scale and a + s·b on same-shaped tensors, with CPU references. */
-import type { CommandBatch, Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { requireDistinct, requireF32, requireSameShape } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
-function elementwiseParams(count: number, s: number): ArrayBuffer {
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 1)[0] = count;
-  new Float32Array(params, 4, 1)[0] = s;
-  return params;
-}
-
+/** `scale_main` writes `scaled` under `scale_params`; the binary entry points `out` under `params`. */
 function dispatchElementwise(
   batch: CommandBatch,
   entryPoint: string,
-  bindings: Tensor[],
+  inputs: { lhs: Tensor; rhs?: Tensor },
+  out: Tensor,
   s: number,
   what: string,
 ): void {
-  const count = bindings[bindings.length - 1].size;
+  const count = out.size;
   if (count === 0) return;
+  const params = uniformFields({ count, s });
   batch.dispatch({
     shader: "elementwise.wgsl",
     entryPoint,
-    bindings: [...bindings, batch.uniform(elementwiseParams(count, s))],
-    workgroups: grid1d(count, 256, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: inputs.rhs
+      ? { lhs: inputs.lhs, rhs: inputs.rhs, out, params }
+      : { lhs: inputs.lhs, scaled: out, scale_params: params },
+    workgroups: { invocations: count },
     label: what,
   });
 }
@@ -39,7 +36,7 @@ function checkBinary(what: string, a: Tensor, b: Tensor, out: Tensor): void {
 export function add(batch: CommandBatch, a: Tensor, b: Tensor, out: Tensor): void {
   const what = `add a[${a.shape}]`;
   checkBinary(what, a, b, out);
-  dispatchElementwise(batch, "add_main", [a, b, out], 0, what);
+  dispatchElementwise(batch, "add_main", { lhs: a, rhs: b }, out, 0, what);
 }
 
 /** out = a + s·b. */
@@ -52,7 +49,7 @@ export function addScaled(
 ): void {
   const what = `addScaled a[${a.shape}] s=${s}`;
   checkBinary(what, a, b, out);
-  dispatchElementwise(batch, "add_scaled_main", [a, b, out], s, what);
+  dispatchElementwise(batch, "add_scaled_main", { lhs: a, rhs: b }, out, s, what);
 }
 
 /** out = s·x. */
@@ -61,7 +58,7 @@ export function scale(batch: CommandBatch, x: Tensor, s: number, out: Tensor): v
   requireF32(what, { x, out });
   requireSameShape(what, "out", out, x);
   requireDistinct(what, out, { x });
-  dispatchElementwise(batch, "scale_main", [x, out], s, what);
+  dispatchElementwise(batch, "scale_main", { lhs: x }, out, s, what);
 }
 
 export function addRef(a: Float32Array, b: Float32Array): Float32Array {

@@ -5,12 +5,16 @@
  * produces the same totals; `gatherTopRef` is the reference of the top-trial token gather.
  */
 import {
+  type Binding,
   type CommandBatch,
   createTensor,
+  type Dispatch,
   type Gpu,
   readback,
   ShapeError,
   type Tensor,
+  type UniformFields,
+  uniformFields,
 } from "../compute/gpu/mod.ts";
 import {
   emptyReconstructionTotals,
@@ -35,7 +39,8 @@ export interface FeatureStatsGpuShape extends FeatureStatsShape {
   setTrials: number;
 }
 
-const HEADER = [
+/** The histogram constants prepended to feature_stats.wgsl. */
+export const FEATURE_STATS_HEADER = [
   `const HIST_BINS: u32 = ${HISTOGRAM_BINS}u;`,
   `const HIST_LOW: f32 = ${HISTOGRAM_LOG10_LOW.toFixed(6)};`,
   `const HIST_WIDTH: f32 = ${
@@ -50,7 +55,6 @@ export class FeatureStatsGpu {
   readonly top: Tensor<"u32">;
   readonly recon: Tensor<"f32">;
   #gathered: Tensor<"f32"> | null = null;
-  #placeholder: Tensor<"f32">;
   #classTrials: Float64Array;
   #nTrials = 0;
 
@@ -70,13 +74,22 @@ export class FeatureStatsGpu {
       "f32",
       "feature_stats.recon",
     );
-    this.#placeholder = createTensor(gpu, [4], "f32", "feature_stats.placeholder");
     this.#classTrials = new Float64Array(k);
   }
 
-  #params(batch: CommandBatch, nTrials: number): GPUBuffer {
+  #params(nTrials: number): UniformFields {
     const { dSae: f, nClasses: k, tokensPerTrial: t, topK, dIn, setTrials } = this.shape;
-    return batch.uniform(new Uint32Array([nTrials, t, f, k, topK, dIn, f, f * (1 + k), setTrials]));
+    return uniformFields({
+      n_trials: nTrials,
+      tokens: t,
+      d_sae: f,
+      n_classes: k,
+      top_k: topK,
+      d_in: dIn,
+      class_off: f,
+      map_off: f * (1 + k),
+      set_trials: setTrials,
+    });
   }
 
   #meta(batch: CommandBatch, trialIds: Int32Array, labels: Int32Array): GPUBuffer {
@@ -120,26 +133,21 @@ export class FeatureStatsGpu {
   #dispatch(
     batch: CommandBatch,
     entryPoint: string,
-    bindings: { params: GPUBuffer; meta: GPUBuffer; z: Tensor; x: Tensor; xHat: Tensor },
-    workgroups: [number, number?, number?],
+    bindings: Record<string, Binding>,
+    workgroups: Dispatch["workgroups"],
     label: string,
   ): void {
     batch.dispatch({
       shader: "feature_stats.wgsl",
       entryPoint,
-      header: HEADER,
-      bindings: [
-        bindings.params,
-        bindings.meta,
-        bindings.z,
-        this.sums,
-        this.counts,
-        this.top,
-        bindings.x,
-        bindings.xHat,
-        this.recon,
-        this.#gathered ?? this.#placeholder,
-      ],
+      header: FEATURE_STATS_HEADER,
+      bindings: {
+        sums: this.sums,
+        counts: this.counts,
+        top: this.top,
+        recon: this.recon,
+        ...bindings,
+      },
       workgroups,
       label,
     });
@@ -165,19 +173,18 @@ export class FeatureStatsGpu {
     }
     const b = trialIds.length;
     const bindings = {
-      params: this.#params(batch, b),
-      meta: this.#meta(batch, trialIds, labels),
+      params: this.#params(b),
+      trial_meta: this.#meta(batch, trialIds, labels),
       z,
       x,
-      xHat,
+      xhat: xHat,
     };
-    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
     const { dSae: f, tokensPerTrial: t, dIn } = this.shape;
     this.#dispatch(
       batch,
       "accumulate",
       bindings,
-      grid1d(f, 64, max),
+      { invocations: f },
       `feature_stats.accumulate z[${b},${t},${f}]`,
     );
     this.#dispatch(
@@ -191,7 +198,7 @@ export class FeatureStatsGpu {
       batch,
       "input_sum",
       bindings,
-      grid1d(dIn, 64, max),
+      { invocations: dIn },
       `feature_stats.input_sum x[${b},${t},${dIn}]`,
     );
     labels.forEach((y) => this.#classTrials[y]++);
@@ -212,13 +219,12 @@ export class FeatureStatsGpu {
       batch,
       "gather_top",
       {
-        params: this.#params(batch, b),
-        meta: this.#meta(batch, trialIds, labels),
+        params: this.#params(b),
+        trial_meta: this.#meta(batch, trialIds, labels),
         z,
-        x: z,
-        xHat: z,
+        gathered: this.#gathered,
       },
-      grid1d(f * topK, 64, this.gpu.limits.maxComputeWorkgroupsPerDimension),
+      { invocations: f * topK },
       `feature_stats.gather_top z[${b},${t},${f}] k=${topK}`,
     );
   }
@@ -266,9 +272,7 @@ export class FeatureStatsGpu {
   }
 
   destroy(): void {
-    for (const t of [this.sums, this.counts, this.top, this.recon, this.#placeholder]) {
-      t.buffer.destroy();
-    }
+    for (const t of [this.sums, this.counts, this.top, this.recon]) t.buffer.destroy();
     this.#gathered?.buffer.destroy();
   }
 }

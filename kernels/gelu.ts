@@ -1,12 +1,15 @@
 /** Exact (erf) GELU and GEGLU, the WGSL erf they rest on, and float64 CPU references. */
-import { type CommandBatch, shaderSource, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
+import {
+  type CommandBatch,
+  shaderSource,
+  ShapeError,
+  type Tensor,
+  uniformFields,
+} from "../compute/gpu/mod.ts";
 import { requireDistinct, requireF32, requireSameShape } from "./checks.ts";
 
 /** WGSL defining `erf`, `erfc_nonneg` and `gelu`; prepend it through a pipeline `header`. */
 export const GELU_WGSL: string = shaderSource("gelu_math.wgsl");
-
-const WG = 256;
 
 function checkSameShape(what: string, x: Tensor, out: Tensor): void {
   requireF32(what, { x, out });
@@ -27,8 +30,8 @@ function elementwise(
     shader: "gelu.wgsl",
     entryPoint,
     header: GELU_WGSL,
-    bindings: [x, out, batch.uniform(new Uint32Array([out.size, hidden]))],
-    workgroups: grid1d(out.size, WG, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: { x, out, params: uniformFields({ count: out.size, hidden }) },
+    workgroups: { invocations: out.size },
     label,
   });
 }

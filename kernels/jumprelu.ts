@@ -1,6 +1,5 @@
 /** Bindings for shaders/jumprelu.wgsl (in-place JumpReLU with per-feature thresholds) and its CPU reference. */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { requireDistinct, requireF32 } from "./checks.ts";
 
 /** z [n, d_sae] ← z where z > threshold[f], else 0. */
@@ -16,8 +15,8 @@ export function jumpReluInPlace(batch: CommandBatch, z: Tensor, threshold: Tenso
   batch.dispatch({
     shader: "jumprelu.wgsl",
     entryPoint: "jumprelu",
-    bindings: [batch.uniform(new Uint32Array([z.size, dSae])), threshold, z],
-    workgroups: grid1d(z.size, 256, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: { params: uniformFields({ count: z.size, d_sae: dSae }), threshold, z },
+    workgroups: { invocations: z.size },
     label: where,
   });
 }

@@ -1,5 +1,5 @@
 /** LayerNorm over the last axis (affine, biased variance), and its float64 CPU reference. */
-import type { CommandBatch, Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import {
   lastAxis,
   requireDistinct,
@@ -7,7 +7,6 @@ import {
   requireSameShape,
   requireVector,
 } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 /** out = (x − mean) / sqrt(var + eps) · weight + bias, per row of the last axis. */
 export function layerNorm(
@@ -26,13 +25,10 @@ export function layerNorm(
   requireVector(what, "weight", weight, d);
   requireVector(what, "bias", bias, d);
   if (rows === 0) return;
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 2).set([rows, d]);
-  new Float32Array(params, 8, 1)[0] = eps;
   batch.dispatch({
     shader: "layernorm.wgsl",
-    bindings: [x, weight, bias, out, batch.uniform(params)],
-    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: { x, weight, bias, out, params: uniformFields({ rows, d, eps }) },
+    workgroups: { invocations: rows },
     label: what,
   });
 }

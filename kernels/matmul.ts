@@ -9,6 +9,7 @@ import {
   MatrixTexture,
   ShapeError,
   type Tensor,
+  uniformFields,
 } from "../compute/gpu/mod.ts";
 import { GELU_WGSL, geluRef } from "./gelu.ts";
 import { grid1d } from "./grid.ts";
@@ -29,11 +30,36 @@ export interface MatmulOptions {
   residual?: Tensor;
 }
 
-/** A register-tile configuration: each invocation computes tm×tn outputs; wg invocations a group. */
+/**
+ * A register-tile configuration: each invocation computes tm×tn outputs; wg invocations a group.
+ * `shared`: matmul.wgsl's main_shared instead (64×64 tiles staged through workgroup memory by
+ * 16×16 invocations of 4×4 outputs; tm, tn and wg are then 4, 4 and 256), for hardware GPUs.
+ */
 export interface MatmulTile {
   tm: number;
   tn: number;
   wg: number;
+  shared?: boolean;
+}
+
+/** The workgroup-memory tile (matmul.wgsl main_shared). */
+export const SHARED_MATMUL_TILE: MatmulTile = { tm: 4, tn: 4, wg: 256, shared: true };
+const SHARED_OUTPUT_TILE = 64;
+
+/**
+ * Whether main_shared can run a problem: vec4 runs of A and B (k4, kn4), no geglu pairing, and a
+ * grid of 64×64 tiles within the per-dimension limit.
+ */
+export function sharedTileApplies(
+  shape: MatmulShape,
+  activation: MatmulActivation,
+  maxPerDimension: number,
+): boolean {
+  const variant = matmulVariant(shape);
+  return (variant === "k4" || variant === "kn4") && activation !== "geglu" &&
+    Math.ceil(shape.m / SHARED_OUTPUT_TILE) <= maxPerDimension &&
+    Math.ceil(shape.n / SHARED_OUTPUT_TILE) <= maxPerDimension &&
+    shape.batch <= maxPerDimension;
 }
 
 /** The problem a tile is chosen for. */
@@ -72,12 +98,13 @@ export function setMatmulTileChooser(chooser: MatmulTileChooser | undefined): vo
  * (22 beat 16 and 11 rows at every REVE and SAE shape timed, texture or buffer B); fewer rows when
  * 22 would pad more than 5% of M (the fewest padded rows then); columns narrowed below N/8 so each
  * of a workgroup's 8 invocations (one llvmpipe SIMD row) has its own. A hardware GPU needs many
- * more invocations in flight, so there each computes 4 × 4 outputs in workgroups of 64; that choice
- * has not been timed on a hardware GPU (BENCHMARKS.md), and `deno task bench --autotune` times the
- * candidates on the adapter at hand.
+ * more invocations in flight and reuse through workgroup memory: there the shared-memory tile
+ * (SHARED_MATMUL_TILE, where it applies; matmulWithTile falls back to 4 × 4 register tiles in
+ * workgroups of 64 otherwise). Neither is timed on a hardware GPU yet; `deno task bench
+ * --autotune` times the candidates on the adapter at hand.
  */
 export function heuristicMatmulTile(shape: MatmulShape, softwareAdapter = true): MatmulTile {
-  if (!softwareAdapter) return { tm: Math.min(shape.m, 4), tn: 4, wg: 64 };
+  if (!softwareAdapter) return SHARED_MATMUL_TILE;
   // The widest column tile that still gives each of a workgroup's 8 invocations its own columns
   // (N = 64 runs 1.65× faster at 8 columns than at 16, where half the SIMD lanes would idle).
   const tn = [16, 12, 8].find((t) => Math.ceil(shape.n / t) >= 8) ?? 4;
@@ -124,11 +151,17 @@ export function matmulWithTile(
   b: MatmulB,
   out: Tensor,
   opts: MatmulOptions,
-  tile: MatmulTile,
+  requested: MatmulTile,
 ): void {
   const shape = checkMatmulShapes(a, b, out, opts);
   const { m, n, batch: count } = shape;
   if (m === 0 || n === 0 || count === 0) return;
+  const maxPerDimension = batch.gpu.limits.maxComputeWorkgroupsPerDimension;
+  // Where the shared-memory tile cannot run, small register tiles (what hardware GPUs prefer).
+  const tile = requested.shared &&
+      !sharedTileApplies(shape, opts.activation ?? "none", maxPerDimension)
+    ? { tm: Math.min(m, 4), tn: opts.activation === "geglu" ? 8 : 4, wg: 64 }
+    : requested;
   if (
     !Number.isInteger(tile.tm) || !Number.isInteger(tile.tn) || tile.tm < 1 || tile.tn < 4 ||
     tile.tn % 4 !== 0 || tile.wg < 1
@@ -154,28 +187,36 @@ export function matmulWithTile(
     `const HAS_BIAS: bool = ${opts.bias !== undefined};`,
     `const ACT: u32 = ${ACTIVATION_CODE[activation]}u;`,
     `const HAS_RESIDUAL: bool = ${opts.residual !== undefined};`,
+    `const B_TRANSPOSED: bool = ${shape.transposeB};`,
     tileProductWgsl(tile, variant, shape.transposeB, geglu),
   ].join("\n");
-  const params = batch.uniform(new Uint32Array([m, n, shape.k, groupsN]));
+  // The K loop reads A and B by the view its variant declares (matmul.wgsl); absent
+  // bias/residual bind `a` (read-only, never read, as HAS_BIAS/HAS_RESIDUAL are false).
+  const bName = variant === "tex" ? "bt" : variant === "scalar" ? "b" : "b4";
   batch.dispatch({
     shader: "matmul.wgsl",
     header,
-    // Absent bias/residual bind `a` (read-only, never read): the layout is the same for all variants.
-    bindings: [
-      a,
-      b instanceof MatrixTexture ? b.view : b,
+    entryPoint: tile.shared ? "main_shared" : "main",
+    bindings: {
+      [variant === "scalar" ? "a" : "a4"]: a,
+      [bName]: b instanceof MatrixTexture ? b.view : b,
       out,
-      opts.bias ?? a,
-      opts.residual ?? a,
-      params,
-    ],
-    // Workgroups fold into x·y (beyond 65535 per dimension); z is the batch.
-    workgroups: [...grid1d(groups, 1, batch.gpu.limits.maxComputeWorkgroupsPerDimension), count],
+      bias: opts.bias ?? a,
+      residual: opts.residual ?? a,
+      params: uniformFields({ m, n, k: shape.k, groups_n: groupsN }),
+    },
+    // Workgroups fold into x·y (beyond 65535 per dimension); z is the batch. main_shared: a grid of
+    // 64×64 output tiles.
+    workgroups: tile.shared
+      ? [Math.ceil(n / SHARED_OUTPUT_TILE), Math.ceil(m / SHARED_OUTPUT_TILE), count]
+      : [...grid1d(groups, 1, maxPerDimension), count],
     label:
       `matmul a[${a.shape}] b${b instanceof MatrixTexture ? " texture" : ""}[${b.shape}]${
         opts.transposeB ? "ᵀ" : ""
       } out[${out.shape}] ` +
-      `${activation} ${variant} tile ${tile.tm}x${tile.tn}/${tile.wg}`,
+      `${activation} ${variant} tile ${tile.tm}x${tile.tn}/${tile.wg}${
+        tile.shared ? " shared" : ""
+      }`,
   });
 }
 

@@ -1,7 +1,8 @@
 /**
- * A small matmul autotuner: times a few register-tile candidates once per (adapter, load variant,
- * size bucket), keeps the fastest in memory and in `~/.cache/eeg-sae/matmul_tiles.json`, and hands
- * it to `matmul` while enabled. Off by default: the fixed heuristic is used then.
+ * A small matmul autotuner: times a few tile candidates once per (adapter vendor, architecture and
+ * device, load variant, size bucket), keeps the fastest in memory and in
+ * `~/.cache/eeg-sae/matmul_tiles.json`, and hands it to `matmul` while enabled. Off by default: the
+ * fixed heuristic is used then.
  */
 import { CommandBatch, createMatrixTexture, createTensor, type Gpu } from "../compute/gpu/mod.ts";
 import { writeJsonAtomic } from "../compute/io/atomic.ts";
@@ -13,6 +14,8 @@ import {
   matmulVariant,
   matmulWithTile,
   setMatmulTileChooser,
+  SHARED_MATMUL_TILE,
+  sharedTileApplies,
 } from "./matmul.ts";
 
 /** Tiles worth trying; the heuristic's own choice is always added. */
@@ -29,6 +32,7 @@ export const MATMUL_TILE_CANDIDATES: readonly MatmulTile[] = [
   { tm: 4, tn: 4, wg: 64 },
   { tm: 2, tn: 4, wg: 128 },
   { tm: 8, tn: 8, wg: 64 },
+  SHARED_MATMUL_TILE,
 ];
 
 export interface AutotuneOptions {
@@ -50,10 +54,13 @@ function bucket(x: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 }
 
-/** The cache key: adapter description, load variant and size buckets. */
+/** The cache key: adapter (vendor, architecture, device), load variant and size buckets. */
 export function matmulTuneKey(gpu: Gpu, shape: MatmulShape): string {
   const b = shape.batch > 1 ? ` b${bucket(shape.batch)}` : "";
-  return `${gpu.adapter.description}|${matmulVariant(shape)}${shape.transposeB ? "ᵀ" : ""} ` +
+  const { vendor, architecture, description } = gpu.adapter;
+  return `${vendor}/${architecture}/${description}|${matmulVariant(shape)}${
+    shape.transposeB ? "ᵀ" : ""
+  } ` +
     `m${bucket(shape.m)} n${bucket(shape.n)} k${bucket(shape.k)}${b}`;
 }
 
@@ -91,7 +98,8 @@ export async function setMatmulAutotune(
 function isTile(t: unknown): t is MatmulTile {
   const x = t as MatmulTile;
   return typeof x === "object" && x !== null && Number.isInteger(x.tm) && x.tm >= 1 &&
-    Number.isInteger(x.tn) && x.tn >= 4 && x.tn % 4 === 0 && Number.isInteger(x.wg) && x.wg >= 1;
+    Number.isInteger(x.tn) && x.tn >= 4 && x.tn % 4 === 0 && Number.isInteger(x.wg) && x.wg >= 1 &&
+    (x.shared === undefined || typeof x.shared === "boolean");
 }
 
 /** Seconds per matmul of `shape` with `tile`: a warm-up, then `reps` dispatches in one submit. */
@@ -137,9 +145,12 @@ export async function tuneMatmul(gpu: Gpu, shape: MatmulShape): Promise<MatmulTi
   const known = choices.get(key);
   if (known) return known;
   const heuristic = heuristicMatmulTile(shape, gpu.adapter.isFallbackAdapter);
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const candidates = [heuristic, ...MATMUL_TILE_CANDIDATES].filter((t, i, all) =>
-    t.tm <= Math.max(shape.m, 1) &&
-    all.findIndex((u) => u.tm === t.tm && u.tn === t.tn && u.wg === t.wg) === i
+    (t.shared ? sharedTileApplies(shape, "none", max) : t.tm <= Math.max(shape.m, 1)) &&
+    all.findIndex((u) =>
+        u.tm === t.tm && u.tn === t.tn && u.wg === t.wg && Boolean(u.shared) === Boolean(t.shared)
+      ) === i
   );
   // Rows only repeat the same tile work, so candidates are timed on at most 256 of them, about
   // 0.2 GFLOP per candidate: seconds of tuning on a software adapter even for SAE-sized shapes.

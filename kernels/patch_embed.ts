@@ -3,10 +3,7 @@
  * `unfold(size=P, step)`, channel-major rows `(b·C + c)·p + i`; the patch embedding itself is a
  * matmul on the result. Plus the plain CPU reference.
  */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
-
-const WG = 256;
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 
 /** Records the unfold. `patches` must be `[B·C·p, P]` with `p = floor((T−P)/step)+1`. */
 export function unfoldPatches(
@@ -32,8 +29,12 @@ export function unfoldPatches(
   batch.dispatch({
     shader: "patch_embed.wgsl",
     entryPoint: "unfold",
-    bindings: [eeg, patches, batch.uniform(new Uint32Array([count, p, T, size, step]))],
-    workgroups: grid1d(count, WG, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: {
+      eeg,
+      patches,
+      params: uniformFields({ count, patches: p, samples: T, size, step }),
+    },
+    workgroups: { invocations: count },
     label: `unfold eeg[${eeg.shape}] → patches[${patches.shape}] step ${step}`,
   });
 }

@@ -1,7 +1,6 @@
 /** Reductions over the last axis (sum, mean, max, argmax) and over rows (bias gradients). */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { lastAxis, requireDistinct, requireF32, sameShape } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 export type ReduceOp = "sum" | "mean" | "max" | "argmax";
 
@@ -23,8 +22,12 @@ export function reduce(batch: CommandBatch, x: Tensor, op: ReduceOp, out: Tensor
   batch.dispatch({
     shader: "reduce.wgsl",
     entryPoint: `${op}_main`,
-    bindings: [x, out, batch.uniform(new Uint32Array([rows, d]))],
-    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: {
+      x,
+      [op === "argmax" ? "out_index" : "out"]: out,
+      params: uniformFields({ rows, d }),
+    },
+    workgroups: { invocations: rows },
     label: what,
   });
 }
@@ -42,8 +45,8 @@ export function sumRows(batch: CommandBatch, x: Tensor, out: Tensor): void {
   batch.dispatch({
     shader: "reduce.wgsl",
     entryPoint: "sum_rows_main",
-    bindings: [x, out, batch.uniform(new Uint32Array([rows, cols]))],
-    workgroups: grid1d(cols, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: { x, out, params: uniformFields({ rows, d: cols }) },
+    workgroups: { invocations: cols },
     label: what,
   });
 }

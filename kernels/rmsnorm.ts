@@ -1,5 +1,5 @@
 /** RMSNorm over the last axis (eps inside the root, weight only), and its float64 CPU reference. */
-import type { CommandBatch, Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import {
   lastAxis,
   requireDistinct,
@@ -7,7 +7,6 @@ import {
   requireSameShape,
   requireVector,
 } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 /** out = x · rsqrt(mean(x²) + eps) · weight, per row of the last axis. */
 export function rmsNorm(
@@ -24,13 +23,10 @@ export function rmsNorm(
   const { rows, d } = lastAxis(what, x);
   requireVector(what, "weight", weight, d);
   if (rows === 0) return;
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 2).set([rows, d]);
-  new Float32Array(params, 8, 1)[0] = eps;
   batch.dispatch({
     shader: "rmsnorm.wgsl",
-    bindings: [x, weight, out, batch.uniform(params)],
-    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: { x, weight, out, params: uniformFields({ rows, d, eps }) },
+    workgroups: { invocations: rows },
     label: what,
   });
 }

@@ -16,6 +16,7 @@ import { encodeRef, kthLargest } from "./sae_encode.ts";
 
 type BackwardEntry =
   | "grad_pre"
+  | "grad_pre_dead"
   | "grad_w_dec"
   | "grad_w_enc"
   | "grad_b_enc"
@@ -33,6 +34,7 @@ function workgroupsFor(
   // grad_w_enc: four d_in rows per invocation.
   switch (e) {
     case "grad_pre":
+    case "grad_pre_dead":
       return [nChunk, 1];
     case "grad_w_dec":
       return rowCellWorkgroups(cfg.dIn, cfg.dSae);
@@ -62,32 +64,29 @@ export function backwardKernel(
   dispatchSae(batch, cfg, p, {
     shader: "sae_backward.wgsl",
     entryPoint,
-    bindings: [
-      bufs.x,
-      bufs.pre[chunk],
-      params.wEnc,
-      params.wDec,
-      params.bDec,
-      params.logThreshold,
-      bufs.tokThr,
-      bufs.auxThr,
-      bufs.sinceFired,
-      bufs.de,
-      bufs.dg,
-      bufs.dpre,
-      g.wEnc,
-      g.bEnc,
-      g.wDec,
-      g.logThreshold,
-      bufs.dxc,
-      g.bDec,
-      bufs.fired,
-      bufs.actIdx,
-      bufs.actCnt,
-      bufs.scan,
-      bufs.featIdx,
-      bufs.featCnt,
-    ],
+    bindings: {
+      x: bufs.x,
+      pre: bufs.pre[chunk],
+      w_enc: params.wEnc,
+      w_dec: params.wDec,
+      b_dec: params.bDec,
+      log_thr: params.logThreshold,
+      key_thr: bufs.keyThr,
+      since_fired: bufs.sinceFired,
+      de: bufs.de,
+      dg: bufs.dg,
+      dpre: bufs.dpre,
+      g_w_enc: g.wEnc,
+      g_b_enc: g.bEnc,
+      g_w_dec: g.wDec,
+      g_log_thr: g.logThreshold,
+      dxc: bufs.dxc,
+      g_b_dec: g.bDec,
+      fired: bufs.fired,
+      act_list: bufs.act,
+      scan: bufs.scan,
+      feat_list: bufs.feat,
+    },
     workgroups: workgroupsFor(entryPoint, cfg, p.nChunk),
     label: `sae_backward.${entryPoint} chunk ${chunk} [${p.nChunk},${cfg.dSae}] d_in ${cfg.dIn}`,
   });

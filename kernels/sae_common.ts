@@ -3,7 +3,14 @@
  * sae_encode/decode/backward.wgsl, the per-dispatch parameter block, and the set of GPU buffers
  * one training step reads and writes.
  */
-import { type Binding, type CommandBatch, shaderSource, type Tensor } from "../compute/gpu/mod.ts";
+import {
+  type Binding,
+  type CommandBatch,
+  shaderSource,
+  type Tensor,
+  type UniformFields,
+  uniformFields,
+} from "../compute/gpu/mod.ts";
 
 export type SaeArchitecture = "relu" | "topk" | "batchtopk" | "jumprelu";
 export const SAE_ARCHITECTURES: readonly SaeArchitecture[] = [
@@ -54,29 +61,24 @@ export function saeHeader(cfg: SaeKernelConfig): string {
   ].join("\n");
 }
 
-export function saeParamsUniform(
-  batch: CommandBatch,
-  cfg: SaeKernelConfig,
-  p: SaeDispatchParams,
-): GPUBuffer {
-  const buf = new ArrayBuffer(64);
-  const u = new Uint32Array(buf);
-  const f = new Float32Array(buf);
-  u[0] = p.nChunk;
-  u[1] = cfg.dIn;
-  u[2] = cfg.dSae;
-  u[3] = p.tok0;
-  u[4] = p.nBatch;
-  u[5] = p.deadWindow;
-  u[6] = p.k;
-  u[7] = p.kAux;
-  f[8] = p.sparsity;
-  f[9] = p.mseScale;
-  f[10] = p.bandwidth;
-  f[11] = p.auxCoef;
-  f[12] = p.momentum;
-  u[13] = p.radixPass;
-  return batch.uniform(buf);
+/** The SaeParams uniform of sae_common.wgsl, by field name. */
+export function saeParamsUniform(cfg: SaeKernelConfig, p: SaeDispatchParams): UniformFields {
+  return uniformFields({
+    n_chunk: p.nChunk,
+    d_in: cfg.dIn,
+    d_sae: cfg.dSae,
+    tok0: p.tok0,
+    n_batch: p.nBatch,
+    dead_window: p.deadWindow,
+    k: p.k,
+    k_aux: p.kAux,
+    sparsity: p.sparsity,
+    mse_scale: p.mseScale,
+    bandwidth: p.bandwidth,
+    aux_coef: p.auxCoef,
+    momentum: p.momentum,
+    radix_pass: p.radixPass,
+  });
 }
 
 /** One dispatch of an SAE shader, less what every SAE dispatch shares (see dispatchSae). */
@@ -85,13 +87,13 @@ export interface SaeDispatch {
   entryPoint: string;
   /** WGSL appended after saeHeader: compile-time switches of one shader. */
   extraHeader?: string;
-  /** Bindings 1.. in @binding order (binding 0 is always the SaeParams uniform). */
-  bindings: Binding[];
+  /** Bindings by their WGSL names, less `params` (the SaeParams uniform every SAE shader reads). */
+  bindings: Record<string, Binding>;
   workgroups: [number, number?, number?];
   label: string;
 }
 
-/** Records one SAE dispatch with the architecture header and the SaeParams uniform at binding 0. */
+/** Records one SAE dispatch with the architecture header and the SaeParams uniform `params`. */
 export function dispatchSae(
   batch: CommandBatch,
   cfg: SaeKernelConfig,
@@ -103,7 +105,7 @@ export function dispatchSae(
     shader: d.shader,
     entryPoint: d.entryPoint,
     header: d.extraHeader === undefined ? header : `${header}\n${d.extraHeader}`,
-    bindings: [saeParamsUniform(batch, cfg, p), ...d.bindings],
+    bindings: { params: saeParamsUniform(cfg, p), ...d.bindings },
     workgroups: d.workgroups,
     label: d.label,
   });
@@ -137,17 +139,18 @@ export interface SaeStepBuffers {
   dg: Tensor<"f32">; // [N, d_in]
   dxc: Tensor<"f32">; // [N, d_in]
   stats: Tensor<"f32">; // [N, 8]
-  tokThr: Tensor<"u32">; // [N]
-  auxThr: Tensor<"u32">; // [N]
+  /** Per token: the TopK selection-key threshold, then (from N on) the AuxK one. */
+  keyThr: Tensor<"u32">; // [2, N]
   /** One pre-activation buffer per chunk of tokens: the whole [N, d_sae] is never one buffer. */
   pre: Tensor<"f32">[];
   dpre: Tensor<"f32">; // [chunk, d_sae]
-  /** Per token of the current chunk: its active features in order, and their count. */
-  actIdx: Tensor<"u32">; // [chunk, d_sae]
-  actCnt: Tensor<"u32">; // [chunk]
-  /** Per feature: the current chunk's tokens where it is active, in order, and their count. */
-  featIdx: Tensor<"u32">; // [d_sae, chunk]
-  featCnt: Tensor<"u32">; // [d_sae]
+  /**
+   * Per token of the current chunk: its active features in order (rows of d_sae), then the tokens'
+   * counts at n_chunk · d_sae (one buffer, so kernels stay within 8 storage bindings).
+   */
+  act: Tensor<"u32">; // [chunk · d_sae + chunk]
+  /** Per feature: the chunk's tokens where it is active (rows of n_chunk), then the counts. */
+  feat: Tensor<"u32">; // [d_sae · chunk + d_sae]
   grads: SaeParamTensors;
   sinceFired: Tensor<"u32">; // [d_sae]
   fired: Tensor<"u32">; // [d_sae]
@@ -173,22 +176,21 @@ export const STAT = {
 export const STAT_WIDTH = 8;
 
 /**
- * Bindings 1–8 that sae_decode.wgsl and sae_dense.wgsl declare alike: x, this chunk's
+ * Bindings that sae_decode.wgsl and sae_dense.wgsl declare alike: x, this chunk's
  * pre-activations, W_dec, b_dec, log θ, the TopK/AuxK thresholds and since_fired.
  */
 export function decodeInputBindings(
   params: SaeParamTensors,
   bufs: SaeStepBuffers,
   chunk: number,
-): Binding[] {
-  return [
-    bufs.x,
-    bufs.pre[chunk],
-    params.wDec,
-    params.bDec,
-    params.logThreshold,
-    bufs.tokThr,
-    bufs.auxThr,
-    bufs.sinceFired,
-  ];
+): Record<string, Binding> {
+  return {
+    x: bufs.x,
+    pre: bufs.pre[chunk],
+    w_dec: params.wDec,
+    b_dec: params.bDec,
+    log_thr: params.logThreshold,
+    key_thr: bufs.keyThr,
+    since_fired: bufs.sinceFired,
+  };
 }

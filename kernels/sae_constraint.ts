@@ -2,7 +2,7 @@
  * Bindings for shaders/sae_constraint.wgsl (decoder-gradient projection, decoder row
  * renormalisation, firing counters) and their CPU references.
  */
-import type { CommandBatch, Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 
 export interface ConstraintTensors {
   wDec: Tensor<"f32">;
@@ -24,14 +24,14 @@ export function constraintKernel(
   batch.dispatch({
     shader: "sae_constraint.wgsl",
     entryPoint,
-    bindings: [
-      batch.uniform(new Uint32Array([dIn, dSae, 0, 0])),
-      t.wDec,
-      t.gWDec,
-      t.fired,
-      t.sinceFired,
-      t.actCount,
-    ],
+    bindings: {
+      params: uniformFields({ d_in: dIn, d_sae: dSae }),
+      w_dec: t.wDec,
+      g_w_dec: t.gWDec,
+      fired: t.fired,
+      since_fired: t.sinceFired,
+      act_count: t.actCount,
+    },
     workgroups: [entryPoint === "update_counters" ? Math.ceil(dSae / 64) : dSae],
     label: `sae_constraint.${entryPoint} W_dec[${dSae},${dIn}]`,
   });

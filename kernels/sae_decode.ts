@@ -30,17 +30,16 @@ export function decodeKernel(
   dispatchSae(batch, cfg, p, {
     shader: "sae_decode.wgsl",
     entryPoint,
-    bindings: [
+    bindings: {
       ...decodeInputBindings(params, bufs, chunk),
-      bufs.scan,
-      bufs.xhat,
-      bufs.auxOut,
-      bufs.de,
-      bufs.dg,
-      bufs.stats,
-      bufs.actIdx,
-      bufs.actCnt,
-    ],
+      scan: bufs.scan,
+      xhat: bufs.xhat,
+      aux_out: bufs.auxOut,
+      de: bufs.de,
+      dg: bufs.dg,
+      stats: bufs.stats,
+      act_list: bufs.act,
+    },
     workgroups: perToken ? [p.nChunk] : rowCellWorkgroups(cfg.dIn, p.nChunk),
     label:
       `sae_decode.${entryPoint} chunk ${chunk} [${p.nChunk},${cfg.dSae}]x[${cfg.dSae},${cfg.dIn}]`,

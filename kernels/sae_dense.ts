@@ -119,10 +119,13 @@ type DenseEntry =
   | "feature_sums";
 
 /** The rows/cols buffers an entry point stages into (or reads). */
-function stagingPair(entryPoint: DenseEntry, dense: SaeDenseBuffers): Tensor<"f32">[] {
-  if (entryPoint === "stage_de") return [dense.deRows, dense.deCols];
-  if (entryPoint === "stage_dg") return [dense.dgRows, dense.dgCols];
-  return [dense.rows, dense.cols];
+function stagingPair(
+  entryPoint: DenseEntry,
+  dense: SaeDenseBuffers,
+): { rows: Tensor<"f32">; cols: Tensor<"f32"> } {
+  if (entryPoint === "stage_de") return { rows: dense.deRows, cols: dense.deCols };
+  if (entryPoint === "stage_dg") return { rows: dense.dgRows, cols: dense.dgCols };
+  return { rows: dense.rows, cols: dense.cols };
 }
 
 function denseDispatch(
@@ -152,21 +155,21 @@ function denseDispatch(
     shader: "sae_dense.wgsl",
     entryPoint,
     extraHeader: `const GHOST_DENSE: bool = ${ghostMatmul};`,
-    bindings: [
+    bindings: {
       ...decodeInputBindings(params, bufs, chunk),
-      bufs.de,
-      bufs.dg,
+      de: bufs.de,
+      dg: bufs.dg,
       ...stagingPair(entryPoint, dense),
-      dense.z,
-      bufs.dpre,
-      dense.gT,
-      bufs.grads.wDec,
-      bufs.grads.bEnc,
-      bufs.fired,
-      dense.ghost,
-      dense.dgz,
-      dense.gAuxT,
-    ],
+      z: dense.z,
+      dpre: bufs.dpre,
+      g_t: dense.gT,
+      g_w_dec: bufs.grads.wDec,
+      g_b_enc: bufs.grads.bEnc,
+      fired: bufs.fired,
+      ghost: dense.ghost,
+      dgz: dense.dgz,
+      g_aux_t: dense.gAuxT,
+    },
     workgroups: workgroups[entryPoint],
     label: `sae_dense.${entryPoint} chunk ${chunk} [${p.nChunk},${dSae}] d_in ${dIn}`,
   });

@@ -20,14 +20,11 @@ export type EncodeBuffers = Pick<
   | "x"
   | "pre"
   | "sinceFired"
-  | "tokThr"
-  | "auxThr"
+  | "keyThr"
   | "scan"
   | "runThreshold"
-  | "actIdx"
-  | "actCnt"
-  | "featIdx"
-  | "featCnt"
+  | "act"
+  | "feat"
 >;
 
 function encodeDispatch(
@@ -43,23 +40,20 @@ function encodeDispatch(
   dispatchSae(batch, cfg, p, {
     shader: "sae_encode.wgsl",
     entryPoint,
-    bindings: [
-      bufs.x,
-      params.wEnc,
-      params.bEnc,
-      params.bDec,
-      bufs.pre[chunk],
-      params.logThreshold,
-      bufs.sinceFired,
-      bufs.tokThr,
-      bufs.auxThr,
-      bufs.scan,
-      bufs.runThreshold,
-      bufs.actIdx,
-      bufs.actCnt,
-      bufs.featIdx,
-      bufs.featCnt,
-    ],
+    bindings: {
+      x: bufs.x,
+      w_enc: params.wEnc,
+      b_enc: params.bEnc,
+      b_dec: params.bDec,
+      pre: bufs.pre[chunk],
+      log_thr: params.logThreshold,
+      since_fired: bufs.sinceFired,
+      key_thr: bufs.keyThr,
+      scan: bufs.scan,
+      run_thr: bufs.runThreshold,
+      act_list: bufs.act,
+      feat_list: bufs.feat,
+    },
     workgroups,
     label:
       `sae_encode.${entryPoint} chunk ${chunk} [${p.nChunk},${cfg.dIn}]x[${cfg.dIn},${cfg.dSae}]`,

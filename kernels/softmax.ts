@@ -1,7 +1,6 @@
 /** Softmax over the last axis (max-subtracted), and its float64 CPU reference. */
-import type { CommandBatch, Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { lastAxis, requireDistinct, requireF32, requireSameShape } from "./checks.ts";
-import { grid1d } from "./grid.ts";
 
 /** out = softmax(x) along the last axis (out must be a different buffer). */
 export function softmax(batch: CommandBatch, x: Tensor, out: Tensor): void {
@@ -13,8 +12,8 @@ export function softmax(batch: CommandBatch, x: Tensor, out: Tensor): void {
   if (rows === 0) return;
   batch.dispatch({
     shader: "softmax.wgsl",
-    bindings: [x, out, batch.uniform(new Uint32Array([rows, d]))],
-    workgroups: grid1d(rows, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: { x, out, params: uniformFields({ rows, d }) },
+    workgroups: { invocations: rows },
     label: what,
   });
 }

@@ -1,6 +1,5 @@
 /** Bindings for shaders/token_pool.wgsl (mean and max over each trial's tokens) and the CPU reference. */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
-import { grid1d } from "./grid.ts";
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { requireDistinct, requireF32 } from "./checks.ts";
 
 /** out [B, 2W] = [mean over tokens | max over tokens] of x [B, T, W]. */
@@ -21,8 +20,8 @@ export function poolTokens(
   batch.dispatch({
     shader: "token_pool.wgsl",
     entryPoint: "pool",
-    bindings: [batch.uniform(new Uint32Array([trials, tokens, width])), x, out],
-    workgroups: grid1d(trials * width, 64, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
+    bindings: { params: uniformFields({ n_trials: trials, tokens, width }), x, out },
+    workgroups: { invocations: trials * width },
     label: where,
   });
 }

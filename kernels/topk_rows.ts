@@ -1,5 +1,5 @@
 /** Bindings for shaders/topk_rows.wgsl (per-row top-k in place) and its CPU reference. */
-import { type CommandBatch, ShapeError, type Tensor } from "../compute/gpu/mod.ts";
+import { type CommandBatch, ShapeError, type Tensor, uniformFields } from "../compute/gpu/mod.ts";
 import { grid1d } from "./grid.ts";
 import { requireF32 } from "./checks.ts";
 
@@ -19,7 +19,7 @@ export function topkRowsInPlace(batch: CommandBatch, z: Tensor, k: number): void
   batch.dispatch({
     shader: "topk_rows.wgsl",
     entryPoint: "topk_rows",
-    bindings: [batch.uniform(new Uint32Array([rows, width, k])), z],
+    bindings: { params: uniformFields({ rows, width, k }), z },
     workgroups: grid1d(rows, 1, batch.gpu.limits.maxComputeWorkgroupsPerDimension),
     label: where,
   });

@@ -24,17 +24,8 @@ struct AdamParams {
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 @group(0) @binding(5) var<storage, read_write> clip: array<f32>;
 
-fn touch() {
-  _ = param[0];
-  _ = grad[0];
-  _ = m[0];
-  _ = v[0];
-  _ = clip[0];
-}
-
 @compute @workgroup_size(256)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  touch();
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= params.n) {
     return;
@@ -66,7 +57,6 @@ fn reduce(lid: u32, x: f32) -> f32 {
 // Each workgroup sums 256·64 squared gradient entries.
 @compute @workgroup_size(256)
 fn sumsq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let base = wid.x * 256u * 64u;
   var s = 0.0;
   for (var j = 0u; j < 64u; j++) {
@@ -83,7 +73,6 @@ fn sumsq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 
 @compute @workgroup_size(256)
 fn clip_scale(@builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   var s = 0.0;
   for (var i = lid.x; i < params.offset; i += 256u) {
     s += clip[1u + i];

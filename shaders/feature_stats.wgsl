@@ -2,7 +2,7 @@
 // per-token readback): sums, fired counts, per-class sums, channel×patch maps, log10 histograms and
 // a per-feature top-k of trials by their max activation; per-trial reconstruction sums; and a
 // gather of the token activations of each feature's top trials. Prepended: `const HIST_BINS`,
-// `HIST_LOW`, `HIST_WIDTH`. Every entry point touches every binding so all share one layout.
+// `HIST_LOW`, `HIST_WIDTH`.
 //
 // z is [B, T, F] (T = C·p tokens of a trial, channel-major), x and xhat are [B, T, D].
 
@@ -33,18 +33,6 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> recon: array<f32>;
 // gathered token activations of the top trials [F, k, T]
 @group(0) @binding(9) var<storage, read_write> gathered: array<f32>;
-
-fn touch() {
-  _ = trial_meta[0];
-  _ = z[0];
-  _ = sums[0];
-  _ = counts[0];
-  _ = top[0];
-  _ = x[0];
-  _ = xhat[0];
-  _ = recon[0];
-  _ = gathered[0];
-}
 
 fn feature_index(wid: vec3<u32>, lid: u32, nwg: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * 64u + lid;
@@ -82,7 +70,6 @@ fn accumulate(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  touch();
   let f = feature_index(wid, lid, nwg);
   let nf = params.d_sae;
   if (f >= nf) {
@@ -132,7 +119,6 @@ fn reconstruction(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  touch();
   let b = wid.x;
   let d = params.d_in;
   let nf = params.d_sae;
@@ -183,7 +169,6 @@ fn input_sum(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  touch();
   let j = feature_index(wid, lid, nwg);
   let d = params.d_in;
   if (j >= d) {
@@ -205,7 +190,6 @@ fn gather_top(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  touch();
   let i = feature_index(wid, lid, nwg);
   let nf = params.d_sae;
   let k = params.top_k;

@@ -10,51 +10,21 @@
 @group(0) @binding(4) var<storage, read> w_dec: array<f32>;        // [d_sae, d_in]
 @group(0) @binding(5) var<storage, read> b_dec: array<f32>;        // [d_in]
 @group(0) @binding(6) var<storage, read> log_thr: array<f32>;      // [d_sae]
-@group(0) @binding(7) var<storage, read> tok_thr: array<u32>;      // [n_batch]
-@group(0) @binding(8) var<storage, read> aux_thr: array<u32>;      // [n_batch]
-@group(0) @binding(9) var<storage, read> since_fired: array<u32>;  // [d_sae]
-@group(0) @binding(10) var<storage, read> de: array<f32>;          // [n_batch, d_in]
-@group(0) @binding(11) var<storage, read> dg: array<f32>;          // [n_batch, d_in]
-@group(0) @binding(12) var<storage, read_write> dpre: array<f32>;  // [n_chunk, d_sae]
-@group(0) @binding(13) var<storage, read_write> g_w_enc: array<f32>;
-@group(0) @binding(14) var<storage, read_write> g_b_enc: array<f32>;
-@group(0) @binding(15) var<storage, read_write> g_w_dec: array<f32>;
-@group(0) @binding(16) var<storage, read_write> g_log_thr: array<f32>;
-@group(0) @binding(17) var<storage, read_write> dxc: array<f32>;   // [n_batch, d_in] dL/d(x − b_dec)
-@group(0) @binding(18) var<storage, read_write> g_b_dec: array<f32>;
-@group(0) @binding(19) var<storage, read_write> fired: array<u32>; // [d_sae] tokens firing this step
-@group(0) @binding(20) var<storage, read> act_idx: array<u32>;     // [n_chunk, d_sae] (compact)
-@group(0) @binding(21) var<storage, read> act_cnt: array<u32>;     // [n_chunk]
-@group(0) @binding(22) var<storage, read> scan: array<u32>;        // [0] dead count, dead list
-@group(0) @binding(23) var<storage, read> feat_idx: array<u32>;    // [d_sae, n_chunk] (compact)
-@group(0) @binding(24) var<storage, read> feat_cnt: array<u32>;    // [d_sae]
-
-fn touch() {
-  _ = x[0];
-  _ = pre[0];
-  _ = w_enc[0];
-  _ = w_dec[0];
-  _ = b_dec[0];
-  _ = log_thr[0];
-  _ = tok_thr[0];
-  _ = aux_thr[0];
-  _ = since_fired[0];
-  _ = de[0];
-  _ = dg[0];
-  _ = dpre[0];
-  _ = g_w_enc[0];
-  _ = g_b_enc[0];
-  _ = g_w_dec[0];
-  _ = g_log_thr[0];
-  _ = dxc[0];
-  _ = g_b_dec[0];
-  _ = fired[0];
-  _ = act_idx[0];
-  _ = act_cnt[0];
-  _ = scan[0];
-  _ = feat_idx[0];
-  _ = feat_cnt[0];
-}
+@group(0) @binding(7) var<storage, read> key_thr: array<u32>; // [2, n_batch] TopK, then AuxK key thresholds
+@group(0) @binding(8) var<storage, read> since_fired: array<u32>;  // [d_sae]
+@group(0) @binding(9) var<storage, read> de: array<f32>;          // [n_batch, d_in]
+@group(0) @binding(10) var<storage, read> dg: array<f32>;          // [n_batch, d_in]
+@group(0) @binding(11) var<storage, read_write> dpre: array<f32>;  // [n_chunk, d_sae]
+@group(0) @binding(12) var<storage, read_write> g_w_enc: array<f32>;
+@group(0) @binding(13) var<storage, read_write> g_b_enc: array<f32>;
+@group(0) @binding(14) var<storage, read_write> g_w_dec: array<f32>;
+@group(0) @binding(15) var<storage, read_write> g_log_thr: array<f32>;
+@group(0) @binding(16) var<storage, read_write> dxc: array<f32>;   // [n_batch, d_in] dL/d(x − b_dec)
+@group(0) @binding(17) var<storage, read_write> g_b_dec: array<f32>;
+@group(0) @binding(18) var<storage, read_write> fired: array<u32>; // [d_sae] tokens firing this step
+@group(0) @binding(19) var<storage, read> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [n_chunk] counts
+@group(0) @binding(20) var<storage, read> scan: array<u32>;        // [0] dead count, dead list
+@group(0) @binding(21) var<storage, read> feat_list: array<u32>;    // [d_sae, n_chunk] lists, then [d_sae] counts
 
 fn first_chunk() -> bool {
   return params.tok0 == 0u;
@@ -109,13 +79,11 @@ fn row4(buf_is_de: bool, row: u32, c: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(dg[row + c.x], dg[row + c.y], dg[row + c.z], dg[row + c.w]);
 }
 
-// dL/dpre[t, f]: the main path through active entries (plus the L1 term for relu) and the
-// auxiliary path through dead features. One workgroup per token walks the token's active list and
-// the dead list (lanes busy with real dot products, not masked by inactive neighbours) after
-// zeroing the row.
+// dL/dpre[t, f] on the main path through active entries (plus the L1 term for relu, and the
+// auxiliary term of active dead features). One workgroup per token walks the token's active list
+// (lanes busy with real dot products, not masked by inactive neighbours) after zeroing the row.
 @compute @workgroup_size(64)
 fn grad_pre(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let t = wid.x;
   let m = params.d_sae;
   let tg = params.tok0 + t;
@@ -123,9 +91,9 @@ fn grad_pre(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
     dpre[t * m + f] = 0.0;
   }
   storageBarrier();
-  let count = act_cnt[t];
+  let count = act_list[params.n_chunk * params.d_sae + t];
   for (var i = lid.x; i < count; i += 64u) {
-    let f = act_idx[t * m + i];
+    let f = act_list[t * m + i];
     let v = pre[t * m + f];
     var g = de_dot(tg, f);
     if (ARCH == 0u) {
@@ -137,15 +105,23 @@ fn grad_pre(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
     }
     dpre[t * m + f] = g;
   }
-  if (AUX != 0u) {
-    let n_dead = scan[0];
-    for (var i = lid.x; i < n_dead; i += 64u) {
-      let f = scan[DEAD_LIST + i];
-      let v = pre[t * m + f];
-      let a = aux_deriv(v, tg, f);
-      if (!is_active(v, tg, f) && a != 0.0) {
-        dpre[t * m + f] = a * dg_dot(tg, f);
-      }
+}
+
+// After grad_pre, with an auxiliary loss: dL/dpre of the dead features that are not active (the
+// auxiliary path only), one workgroup per token walking the dead list. A separate entry point so
+// each binds at most 8 storage buffers.
+@compute @workgroup_size(64)
+fn grad_pre_dead(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wid.x;
+  let m = params.d_sae;
+  let tg = params.tok0 + t;
+  let n_dead = scan[0];
+  for (var i = lid.x; i < n_dead; i += 64u) {
+    let f = scan[DEAD_LIST + i];
+    let v = pre[t * m + f];
+    let a = aux_deriv(v, tg, f);
+    if (!is_active(v, tg, f) && a != 0.0) {
+      dpre[t * m + f] = a * dg_dot(tg, f);
     }
   }
 }
@@ -155,7 +131,6 @@ fn grad_pre(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
 @compute @workgroup_size(64)
 fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let cell = row_cell(gid.x, wid.y, lid.x);
   let d0 = cell.x;
   let f = cell.y;
@@ -166,9 +141,9 @@ fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
   let m = params.d_sae;
   let c = cols4(d0);
   var acc = vec4<f32>(0.0);
-  let count = feat_cnt[f];
+  let count = feat_list[params.d_sae * params.n_chunk + f];
   for (var i = 0u; i < count; i++) {
-    let t = feat_idx[f * params.n_chunk + i];
+    let t = feat_list[f * params.n_chunk + i];
     acc += pre[t * m + f] * row4(true, (params.tok0 + t) * n, c);
   }
   if (AUX != 0u && is_dead(f)) {
@@ -195,7 +170,6 @@ fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
 // feature under ghost grads/AuxK): one feature and four d_in rows per invocation.
 @compute @workgroup_size(64)
 fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let f = gid.x;
   let d0 = gid.y * 4u;
   let n = params.d_in;
@@ -216,9 +190,9 @@ fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
   } else {
-    let count = feat_cnt[f];
+    let count = feat_list[params.d_sae * params.n_chunk + f];
     for (var i = 0u; i < count; i++) {
-      let t = feat_idx[f * params.n_chunk + i];
+      let t = feat_list[f * params.n_chunk + i];
       let row = (params.tok0 + t) * n;
       acc += (vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]) - b) * dpre[t * m + f];
     }
@@ -233,7 +207,6 @@ fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @compute @workgroup_size(64)
 fn grad_b_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let f = gid.x;
   let m = params.d_sae;
   if (f >= m) {
@@ -252,7 +225,6 @@ fn grad_b_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64)
 fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let cell = row_cell(gid.x, wid.y, lid.x);
   let d0 = cell.x;
   let t = cell.y;
@@ -264,9 +236,9 @@ fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
   let tg = params.tok0 + t;
   let c = cols4(d0) * m;
   var acc = vec4<f32>(0.0);
-  let count = act_cnt[t];
+  let count = act_list[params.n_chunk * params.d_sae + t];
   for (var i = 0u; i < count; i++) {
-    let f = act_idx[t * m + i];
+    let f = act_list[t * m + i];
     acc += dpre[t * m + f] * vec4<f32>(w_enc[c.x + f], w_enc[c.y + f], w_enc[c.z + f], w_enc[c.w + f]);
   }
   if (AUX != 0u) {
@@ -290,7 +262,6 @@ fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
 // and for the L0 penalty (−1/ε·K), times θ for the log parameterisation.
 @compute @workgroup_size(64)
 fn grad_log_thr(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let f = gid.x;
   let m = params.d_sae;
   if (f >= m) {
@@ -312,7 +283,6 @@ fn grad_log_thr(@builtin(global_invocation_id) gid: vec3<u32>) {
 // After every chunk: dL/db_dec = Σ_t de − dxc (b_dec enters x̂ directly and x − b_dec negatively).
 @compute @workgroup_size(64)
 fn grad_b_dec(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let d = gid.x;
   let n = params.d_in;
   if (d >= n) {

@@ -1,6 +1,7 @@
 // Shared by the sae_encode/decode/backward shaders (prepended as a header, after the compile-time
 // constants ARCH, AUX and TOKEN_NORM). Files that include it declare the bindings `log_thr`,
-// `tok_thr`, `aux_thr`, `since_fired` and `params` it reads.
+// `key_thr`, `since_fired` and `params` it reads. Each entry point binds only what it uses
+// (WebGPU's default allows 8 storage buffers per stage), so functions here read few buffers.
 //   ARCH: 0 relu, 1 topk, 2 batchtopk, 3 jumprelu.  AUX: 0 none, 1 ghost grads, 2 AuxK.
 
 struct SaeParams {
@@ -51,7 +52,7 @@ fn is_active(v: f32, t: u32, f: u32) -> bool {
     return v > exp(log_thr[f]);
   }
   let key = relu_key(v);
-  return key > 0u && key >= tok_thr[t];
+  return key > 0u && key >= key_thr[t];
 }
 
 // The feature activation z of pre-activation v for global token t and feature f.
@@ -67,7 +68,7 @@ fn aux_act(v: f32, t: u32, f: u32) -> f32 {
   if (AUX == 1u) {
     return exp(min(v, EXP_CLAMP));
   }
-  return select(0.0, v, order_key(v) >= aux_thr[t]);
+  return select(0.0, v, order_key(v) >= key_thr[params.n_batch + t]);
 }
 
 // d aux_act / d pre (0 past the clamp, where the clamped exponential is flat).
@@ -78,7 +79,7 @@ fn aux_deriv(v: f32, t: u32, f: u32) -> f32 {
   if (AUX == 1u) {
     return select(0.0, exp(v), v < EXP_CLAMP);
   }
-  return select(0.0, 1.0, order_key(v) >= aux_thr[t]);
+  return select(0.0, 1.0, order_key(v) >= key_thr[params.n_batch + t]);
 }
 
 // Kernels over (row, 4 consecutive d_in columns) cells with 64-invocation workgroups: the first

@@ -16,14 +16,6 @@ struct ConstraintParams {
 @group(0) @binding(4) var<storage, read_write> since_fired: array<u32>; // [d_sae]
 @group(0) @binding(5) var<storage, read_write> act_count: array<f32>;   // [d_sae] window total
 
-fn touch() {
-  _ = w_dec[0];
-  _ = g_w_dec[0];
-  _ = fired[0];
-  _ = since_fired[0];
-  _ = act_count[0];
-}
-
 var<workgroup> red: array<f32, 64>;
 
 fn reduce(lid: u32, v: f32) -> f32 {
@@ -43,7 +35,6 @@ fn reduce(lid: u32, v: f32) -> f32 {
 // g_f ← g_f − (g_f·w_f) w_f / ‖w_f‖²: one workgroup per decoder row.
 @compute @workgroup_size(64)
 fn project_decoder_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let f = wid.x;
   let n = params.d_in;
   var gw = 0.0;
@@ -62,7 +53,6 @@ fn project_decoder_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_in
 
 @compute @workgroup_size(64)
 fn renorm_decoder(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let f = wid.x;
   let n = params.d_in;
   var ww = 0.0;
@@ -77,7 +67,6 @@ fn renorm_decoder(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 
 @compute @workgroup_size(64)
 fn update_counters(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let f = gid.x;
   if (f >= params.d_sae) {
     return;

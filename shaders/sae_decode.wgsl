@@ -9,37 +9,16 @@
 @group(0) @binding(3) var<storage, read> w_dec: array<f32>;        // [d_sae, d_in]
 @group(0) @binding(4) var<storage, read> b_dec: array<f32>;        // [d_in]
 @group(0) @binding(5) var<storage, read> log_thr: array<f32>;      // [d_sae]
-@group(0) @binding(6) var<storage, read> tok_thr: array<u32>;      // [n_batch]
-@group(0) @binding(7) var<storage, read> aux_thr: array<u32>;      // [n_batch]
-@group(0) @binding(8) var<storage, read> since_fired: array<u32>;  // [d_sae]
-@group(0) @binding(9) var<storage, read> scan: array<u32>;         // [0] dead count
-@group(0) @binding(10) var<storage, read_write> xhat: array<f32>;  // [n_batch, d_in]
-@group(0) @binding(11) var<storage, read_write> aux_out: array<f32>; // [n_batch, d_in]
-@group(0) @binding(12) var<storage, read_write> de: array<f32>;    // [n_batch, d_in] dL/dx̂
-@group(0) @binding(13) var<storage, read_write> dg: array<f32>;    // [n_batch, d_in] dL/d aux_out
+@group(0) @binding(6) var<storage, read> key_thr: array<u32>; // [2, n_batch] TopK, then AuxK key thresholds
+@group(0) @binding(7) var<storage, read> since_fired: array<u32>;  // [d_sae]
+@group(0) @binding(8) var<storage, read> scan: array<u32>;         // [0] dead count
+@group(0) @binding(9) var<storage, read_write> xhat: array<f32>;  // [n_batch, d_in]
+@group(0) @binding(10) var<storage, read_write> aux_out: array<f32>; // [n_batch, d_in]
+@group(0) @binding(11) var<storage, read_write> de: array<f32>;    // [n_batch, d_in] dL/dx̂
+@group(0) @binding(12) var<storage, read_write> dg: array<f32>;    // [n_batch, d_in] dL/d aux_out
 // Per token: Σe², ‖x‖², ‖x̂‖², x·x̂, Σz, count(z≠0), main loss, auxiliary loss.
-@group(0) @binding(14) var<storage, read_write> stats: array<f32>; // [n_batch, 8]
-@group(0) @binding(15) var<storage, read> act_idx: array<u32>;     // [n_chunk, d_sae] (compact)
-@group(0) @binding(16) var<storage, read> act_cnt: array<u32>;     // [n_chunk]
-
-fn touch() {
-  _ = x[0];
-  _ = pre[0];
-  _ = w_dec[0];
-  _ = b_dec[0];
-  _ = log_thr[0];
-  _ = tok_thr[0];
-  _ = aux_thr[0];
-  _ = since_fired[0];
-  _ = scan[0];
-  _ = xhat[0];
-  _ = aux_out[0];
-  _ = de[0];
-  _ = dg[0];
-  _ = stats[0];
-  _ = act_idx[0];
-  _ = act_cnt[0];
-}
+@group(0) @binding(13) var<storage, read_write> stats: array<f32>; // [n_batch, 8]
+@group(0) @binding(14) var<storage, read> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [n_chunk] counts
 
 // Four consecutive output columns per invocation (explicit accumulators: llvmpipe spills indexed
 // arrays); one token per row cell (row_cell), walking that token's active-feature list.
@@ -69,7 +48,6 @@ fn store4(buf_is_xhat: bool, tg: u32, d0: u32, v: vec4<f32>) {
 @compute @workgroup_size(64)
 fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let cell = row_cell(gid.x, wid.y, lid.x);
   let d0 = cell.x;
   let t = cell.y;
@@ -80,9 +58,9 @@ fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
   let tg = params.tok0 + t;
   let c = dec_cols(min(d0, params.d_in - 1u));
   var acc = vec4<f32>(b_dec[c.x], b_dec[c.y], b_dec[c.z], b_dec[c.w]);
-  let count = act_cnt[t];
+  let count = act_list[params.n_chunk * params.d_sae + t];
   for (var i = 0u; i < count; i++) {
-    let f = act_idx[t * m + i];
+    let f = act_list[t * m + i];
     acc += pre[t * m + f] * w_dec4(f, c);
   }
   store4(true, tg, d0, acc);
@@ -92,7 +70,6 @@ fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
 @compute @workgroup_size(64)
 fn aux_decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let cell = row_cell(gid.x, wid.y, lid.x);
   let d0 = cell.x;
   let t = cell.y;
@@ -138,7 +115,6 @@ fn token_weight(norm: f32) -> f32 {
 
 @compute @workgroup_size(TOKEN_WG)
 fn token_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let t = wid.x;
   let tg = params.tok0 + t;
   let n = params.d_in;
@@ -181,7 +157,6 @@ fn token_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 // AuxK (AUX 2): scale · aux_coef · mean_t ‖g − r‖², scale = min(dead / k_aux, 1).
 @compute @workgroup_size(TOKEN_WG)
 fn aux_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let t = wid.x;
   let tg = params.tok0 + t;
   let n = params.d_in;

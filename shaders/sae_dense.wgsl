@@ -4,8 +4,7 @@
 // features' auxiliary term, and the per-feature sums. Chunk-local token t, global token tok0 + t.
 // With GHOST_DENSE the ghost-gradient terms of dead features come from matmuls too (the ghost
 // activations `ghost`, dg·W_decᵀ in `dgz`, dgᵀ·ghost in `g_aux_t`) instead of per-entry loops.
-// Prepended: ARCH/AUX/TOKEN_NORM/GHOST_DENSE constants and sae_common.wgsl. Every entry point
-// touches every binding so all share one bind layout.
+// Prepended: ARCH/AUX/TOKEN_NORM/GHOST_DENSE constants and sae_common.wgsl.
 
 @group(0) @binding(0) var<uniform> params: SaeParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;            // [n_batch, d_in]
@@ -13,46 +12,21 @@
 @group(0) @binding(3) var<storage, read> w_dec: array<f32>;        // [d_sae, d_in]
 @group(0) @binding(4) var<storage, read> b_dec: array<f32>;        // [d_in]
 @group(0) @binding(5) var<storage, read> log_thr: array<f32>;      // [d_sae]
-@group(0) @binding(6) var<storage, read> tok_thr: array<u32>;      // [n_batch]
-@group(0) @binding(7) var<storage, read> aux_thr: array<u32>;      // [n_batch]
-@group(0) @binding(8) var<storage, read> since_fired: array<u32>;  // [d_sae]
-@group(0) @binding(9) var<storage, read> de: array<f32>;           // [n_batch, d_in] dL/dx̂
-@group(0) @binding(10) var<storage, read> dg: array<f32>;          // [n_batch, d_in] dL/d aux_out
-@group(0) @binding(11) var<storage, read_write> rows: array<f32>;  // [n_chunk, d_in] staged rows
-@group(0) @binding(12) var<storage, read_write> cols: array<f32>;  // [d_in, n_chunk] the same, transposed
-@group(0) @binding(13) var<storage, read_write> z: array<f32>;     // [n_chunk, d_sae]
-@group(0) @binding(14) var<storage, read_write> dpre: array<f32>;  // [n_chunk, d_sae]
-@group(0) @binding(15) var<storage, read> g_t: array<f32>;         // [d_in, d_sae] zᵀ·de, transposed
-@group(0) @binding(16) var<storage, read_write> g_w_dec: array<f32>; // [d_sae, d_in]
-@group(0) @binding(17) var<storage, read_write> g_b_enc: array<f32>; // [d_sae]
-@group(0) @binding(18) var<storage, read_write> fired: array<u32>; // [d_sae] tokens firing this step
-@group(0) @binding(19) var<storage, read_write> ghost: array<f32>; // [n_chunk, d_sae] aux activations
-@group(0) @binding(20) var<storage, read> dgz: array<f32>;         // [n_chunk, d_sae] dg·W_decᵀ
-@group(0) @binding(21) var<storage, read> g_aux_t: array<f32>;     // [d_in, d_sae] dgᵀ·ghost
-
-fn touch() {
-  _ = x[0];
-  _ = pre[0];
-  _ = w_dec[0];
-  _ = b_dec[0];
-  _ = log_thr[0];
-  _ = tok_thr[0];
-  _ = aux_thr[0];
-  _ = since_fired[0];
-  _ = de[0];
-  _ = dg[0];
-  _ = rows[0];
-  _ = cols[0];
-  _ = z[0];
-  _ = dpre[0];
-  _ = g_t[0];
-  _ = g_w_dec[0];
-  _ = g_b_enc[0];
-  _ = fired[0];
-  _ = ghost[0];
-  _ = dgz[0];
-  _ = g_aux_t[0];
-}
+@group(0) @binding(6) var<storage, read> key_thr: array<u32>; // [2, n_batch] TopK, then AuxK key thresholds
+@group(0) @binding(7) var<storage, read> since_fired: array<u32>;  // [d_sae]
+@group(0) @binding(8) var<storage, read> de: array<f32>;           // [n_batch, d_in] dL/dx̂
+@group(0) @binding(9) var<storage, read> dg: array<f32>;          // [n_batch, d_in] dL/d aux_out
+@group(0) @binding(10) var<storage, read_write> rows: array<f32>;  // [n_chunk, d_in] staged rows
+@group(0) @binding(11) var<storage, read_write> cols: array<f32>;  // [d_in, n_chunk] the same, transposed
+@group(0) @binding(12) var<storage, read_write> z: array<f32>;     // [n_chunk, d_sae]
+@group(0) @binding(13) var<storage, read_write> dpre: array<f32>;  // [n_chunk, d_sae]
+@group(0) @binding(14) var<storage, read> g_t: array<f32>;         // [d_in, d_sae] zᵀ·de, transposed
+@group(0) @binding(15) var<storage, read_write> g_w_dec: array<f32>; // [d_sae, d_in]
+@group(0) @binding(16) var<storage, read_write> g_b_enc: array<f32>; // [d_sae]
+@group(0) @binding(17) var<storage, read_write> fired: array<u32>; // [d_sae] tokens firing this step
+@group(0) @binding(18) var<storage, read_write> ghost: array<f32>; // [n_chunk, d_sae] aux activations
+@group(0) @binding(19) var<storage, read> dgz: array<f32>;         // [n_chunk, d_sae] dg·W_decᵀ
+@group(0) @binding(20) var<storage, read> g_aux_t: array<f32>;     // [d_in, d_sae] dgᵀ·ghost
 
 fn first_chunk() -> bool {
   return params.tok0 == 0u;
@@ -85,28 +59,24 @@ fn stage(src: u32, gid: vec3<u32>, wid: vec3<u32>) {
 // rows/cols = (x − b_dec) of the chunk.
 @compute @workgroup_size(64)
 fn stage_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  touch();
   stage(SRC_X, gid, wid);
 }
 
 // rows/cols = dL/dx̂ of the chunk.
 @compute @workgroup_size(64)
 fn stage_de(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  touch();
   stage(SRC_DE, gid, wid);
 }
 
 // rows/cols = dL/d aux_out of the chunk.
 @compute @workgroup_size(64)
 fn stage_dg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  touch();
   stage(SRC_DG, gid, wid);
 }
 
 // z = act(pre).
 @compute @workgroup_size(64)
 fn activate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  touch();
   let f = gid.x;
   let t = wid.y;
   let m = params.d_sae;
@@ -142,7 +112,6 @@ fn dg_dot(tg: u32, f: u32) -> f32 {
 // plus the auxiliary path of dead features.
 @compute @workgroup_size(64)
 fn mask_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  touch();
   let f = gid.x;
   let t = wid.y;
   let m = params.d_sae;
@@ -173,7 +142,6 @@ fn mask_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_i
 // dL/dW_dec[f, d] += g_t[d, f] (= Σ_t z·de) + Σ_t aux[t,f]·dg[t,d] for a dead f.
 @compute @workgroup_size(64)
 fn finish_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  touch();
   let d = gid.x;
   let f = wid.y;
   let n = params.d_in;
@@ -200,7 +168,6 @@ fn finish_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgrou
 // dL/db_enc = Σ_t dpre, and the number of tokens where each feature fired.
 @compute @workgroup_size(64)
 fn feature_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let f = gid.x;
   let m = params.d_sae;
   if (f >= m) {

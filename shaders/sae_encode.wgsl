@@ -2,7 +2,6 @@
 // define which entries are active: per-token TopK and AuxK thresholds (a 4-rpass radix select in
 // workgroup memory) and the batch-wide BatchTopK threshold (the same radix select with the
 // histogram in storage). Prepended: ARCH/AUX/TOKEN_NORM constants and sae_common.wgsl.
-// Every entry point touches every binding so all share one bind layout.
 
 @group(0) @binding(0) var<uniform> params: SaeParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;            // [n_batch, d_in]
@@ -12,36 +11,15 @@
 @group(0) @binding(5) var<storage, read_write> pre: array<f32>;    // [n_chunk, d_sae]
 @group(0) @binding(6) var<storage, read> log_thr: array<f32>;      // [d_sae]
 @group(0) @binding(7) var<storage, read> since_fired: array<u32>;  // [d_sae]
-@group(0) @binding(8) var<storage, read_write> tok_thr: array<u32>; // [n_batch]
-@group(0) @binding(9) var<storage, read_write> aux_thr: array<u32>; // [n_batch]
+@group(0) @binding(8) var<storage, read_write> key_thr: array<u32>; // [2, n_batch] TopK, then AuxK key thresholds
 // [0] dead count, [1] radix prefix, [2] radix remaining, [16..272) radix histogram,
 // [272..272 + d_sae) the dead features' indices.
-@group(0) @binding(10) var<storage, read_write> scan: array<atomic<u32>>;
-@group(0) @binding(11) var<storage, read_write> run_thr: array<f32>; // [1] BatchTopK threshold
+@group(0) @binding(9) var<storage, read_write> scan: array<atomic<u32>>;
+@group(0) @binding(10) var<storage, read_write> run_thr: array<f32>; // [1] BatchTopK threshold
 // Per token of the chunk: the active features in increasing order, and how many there are.
-@group(0) @binding(12) var<storage, read_write> act_idx: array<u32>; // [n_chunk, d_sae]
-@group(0) @binding(13) var<storage, read_write> act_cnt: array<u32>; // [n_chunk]
+@group(0) @binding(11) var<storage, read_write> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [n_chunk] counts
 // Per feature: the chunk's tokens where it is active, in increasing order, and how many.
-@group(0) @binding(14) var<storage, read_write> feat_idx: array<u32>; // [d_sae, chunk capacity]
-@group(0) @binding(15) var<storage, read_write> feat_cnt: array<u32>; // [d_sae]
-
-fn touch() {
-  _ = x[0];
-  _ = w_enc[0];
-  _ = b_enc[0];
-  _ = b_dec[0];
-  _ = pre[0];
-  _ = log_thr[0];
-  _ = since_fired[0];
-  _ = tok_thr[0];
-  _ = aux_thr[0];
-  _ = atomicLoad(&scan[0]);
-  _ = run_thr[0];
-  _ = act_idx[0];
-  _ = act_cnt[0];
-  _ = feat_idx[0];
-  _ = feat_cnt[0];
-}
+@group(0) @binding(12) var<storage, read_write> feat_list: array<u32>;    // [d_sae, n_chunk] lists, then [d_sae] counts
 
 // `encode` register tile: 4 tokens × 4 features per invocation, one variable per accumulator
 // (llvmpipe spills loop-indexed arrays to memory).
@@ -51,7 +29,6 @@ fn xc_at(row: u32, d: u32) -> f32 {
 
 @compute @workgroup_size(64)
 fn encode(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let n = params.d_in;
   let m = params.d_sae;
   let f0 = gid.x * 4u;
@@ -165,10 +142,9 @@ fn token_threshold(t: u32, lid: u32, k: u32, aux: bool) -> u32 {
 
 @compute @workgroup_size(256)
 fn select_topk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let thr = token_threshold(wid.x, lid.x, params.k, false);
   if (lid.x == 0u) {
-    tok_thr[params.tok0 + wid.x] = thr;
+    key_thr[params.tok0 + wid.x] = thr;
   }
 }
 
@@ -177,7 +153,6 @@ var<workgroup> sh_dead: u32;
 // With at most k_aux dead features every one is selected: threshold key 0, no radix select.
 @compute @workgroup_size(256)
 fn select_auxk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   if (lid.x == 0u) {
     sh_dead = atomicLoad(&scan[0]);
   }
@@ -186,7 +161,7 @@ fn select_auxk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     thr = token_threshold(wid.x, lid.x, params.k_aux, true);
   }
   if (lid.x == 0u) {
-    aux_thr[params.tok0 + wid.x] = thr;
+    key_thr[params.n_batch + params.tok0 + wid.x] = thr;
   }
 }
 
@@ -196,7 +171,6 @@ var<workgroup> partial: array<u32, 256>;
 // One workgroup.
 @compute @workgroup_size(256)
 fn count_dead(@builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   var c = 0u;
   for (var f = lid.x; f < params.d_sae; f += 256u) {
     c += select(0u, 1u, is_dead(f));
@@ -228,7 +202,6 @@ fn count_dead(@builtin(local_invocation_id) lid: vec3<u32>) {
 @compute @workgroup_size(256)
 fn batch_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
               @builtin(num_workgroups) nwg: vec3<u32>) {
-  touch();
   atomicStore(&hist[lid.x], 0u);
   workgroupBarrier();
   let rpass = params.radix_pass;
@@ -253,7 +226,6 @@ fn batch_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invo
 // and moves the running inference threshold toward the smallest kept activation.
 @compute @workgroup_size(256)
 fn batch_select(@builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let rpass = params.radix_pass;
   let shift = 24u - 8u * rpass;
   if (lid.x == 0u) {
@@ -272,7 +244,7 @@ fn batch_select(@builtin(local_invocation_id) lid: vec3<u32>) {
   if (rpass == 3u) {
     let thr = workgroupUniformLoad(&sh_prefix);
     for (var t = lid.x; t < params.n_batch; t += 256u) {
-      tok_thr[t] = thr;
+      key_thr[t] = thr;
     }
     if (lid.x == 0u && thr > 0u) {
       run_thr[0] = params.momentum * run_thr[0] + (1.0 - params.momentum) * bitcast<f32>(thr);
@@ -286,7 +258,6 @@ var<workgroup> block_counts: array<u32, 64>;
 // contiguous block of features, so the list comes out sorted and the same on every run.
 @compute @workgroup_size(64)
 fn compact(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  touch();
   let t = wid.x;
   let m = params.d_sae;
   let tg = params.tok0 + t;
@@ -308,13 +279,13 @@ fn compact(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
       block_counts[i] = total;
       total += v;
     }
-    act_cnt[t] = total;
+    act_list[params.n_chunk * params.d_sae + t] = total;
   }
   workgroupBarrier();
   var o = t * m + block_counts[lid.x];
   for (var f = f0; f < f1; f++) {
     if (is_active(pre[t * m + f], tg, f)) {
-      act_idx[o] = f;
+      act_list[o] = f;
       o++;
     }
   }
@@ -324,7 +295,6 @@ fn compact(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
 // of n_chunk entries.
 @compute @workgroup_size(64)
 fn compact_features(@builtin(global_invocation_id) gid: vec3<u32>) {
-  touch();
   let f = gid.x;
   let m = params.d_sae;
   if (f >= m) {
@@ -334,9 +304,9 @@ fn compact_features(@builtin(global_invocation_id) gid: vec3<u32>) {
   var c = 0u;
   for (var t = 0u; t < params.n_chunk; t++) {
     if (is_active(pre[t * m + f], params.tok0 + t, f)) {
-      feat_idx[f * stride + c] = t;
+      feat_list[f * stride + c] = t;
       c++;
     }
   }
-  feat_cnt[f] = c;
+  feat_list[params.d_sae * params.n_chunk + f] = c;
 }

@@ -11,6 +11,7 @@ import {
   KernelError,
   readback,
   ShapeError,
+  uniformFields,
 } from "../compute/gpu/mod.ts";
 import { add } from "../kernels/elementwise.ts";
 
@@ -66,7 +67,7 @@ Deno.test("gpu: shape errors and validation errors name the kernel and shapes", 
   bad.dispatch({
     shader: "elementwise.wgsl",
     entryPoint: "add_main",
-    bindings: [a, a, a, bad.uniform(new Uint32Array([8, 0, 0, 0]))],
+    bindings: { lhs: a, rhs: a, out: a, params: uniformFields({ count: 8, s: 0 }) },
     workgroups: [1],
     label: "add a[8] aliased",
   });

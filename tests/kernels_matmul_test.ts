@@ -22,6 +22,8 @@ import {
   type MatmulTile,
   matmulVariant,
   matmulWithTile,
+  SHARED_MATMUL_TILE,
+  sharedTileApplies,
 } from "../kernels/matmul.ts";
 import {
   MATMUL_TILE_CANDIDATES,
@@ -95,6 +97,33 @@ const CASES: Case[] = [
   // The hardware-GPU default tile (4 × 4 in workgroups of 64), run here on whatever adapter exists.
   { m: 70, n: 150, k: 36, transposeB: true, bias: true, tile: { tm: 4, tn: 4, wg: 64 } },
   { m: 70, n: 150, k: 36, transposeB: true, textureB: true, tile: { tm: 4, tn: 4, wg: 64 } },
+  // The workgroup-memory tile (hardware GPUs' default), forced here: ragged 64×64 tiles and K tails
+  // (K % 16 ≠ 0), Bᵀ and B, batched a and b, the full epilogue; and where it does not apply (geglu,
+  // scalar K) its register-tile fallback.
+  { m: 70, n: 150, k: 36, transposeB: true, bias: true, tile: SHARED_MATMUL_TILE },
+  {
+    m: 130,
+    n: 68,
+    k: 20,
+    transposeB: false,
+    bias: true,
+    activation: "gelu",
+    residual: true,
+    tile: SHARED_MATMUL_TILE,
+  },
+  { m: 5, n: 12, k: 4, transposeB: true, lead: [3], bBatched: true, tile: SHARED_MATMUL_TILE },
+  {
+    m: 33,
+    n: 40,
+    k: 68,
+    transposeB: false,
+    lead: [2],
+    bBatched: true,
+    activation: "relu",
+    tile: SHARED_MATMUL_TILE,
+  },
+  { m: 13, n: 2 * 20, k: 12, transposeB: true, activation: "geglu", tile: SHARED_MATMUL_TILE },
+  { m: 13, n: 30, k: 21, transposeB: false, tile: SHARED_MATMUL_TILE },
   {
     m: 33,
     n: 2 * 20,
@@ -117,8 +146,13 @@ Deno.test("the default tile: tall register tiles on a software adapter, small on
   // Columns narrow until the 8 invocations of a workgroup each get some: N = 64 → 8 columns each.
   assert.deepEqual(heuristicMatmulTile({ ...reve, m: 1024, n: 64 }), { tm: 22, tn: 8, wg: 8 });
   assert.deepEqual(heuristicMatmulTile({ ...reve, m: 1024, n: 96 }), { tm: 22, tn: 12, wg: 8 });
-  assert.deepEqual(heuristicMatmulTile(reve, false), { tm: 4, tn: 4, wg: 64 });
-  assert.deepEqual(heuristicMatmulTile({ ...reve, m: 2 }, false), { tm: 2, tn: 4, wg: 64 });
+  // A hardware GPU gets the workgroup-memory tile.
+  assert.deepEqual(heuristicMatmulTile(reve, false), SHARED_MATMUL_TILE);
+  assert.ok(sharedTileApplies({ ...reve, m: 2 }, "gelu", 65535));
+  // Not for scalar loads (K % 4 ≠ 0), textures or geglu: matmulWithTile uses register tiles there.
+  assert.ok(!sharedTileApplies({ ...reve, k: 510 }, "none", 65535));
+  assert.ok(!sharedTileApplies({ ...reve, textureB: true }, "none", 65535));
+  assert.ok(!sharedTileApplies(reve, "geglu", 65535));
 });
 
 function describe(c: Case): string {
@@ -128,7 +162,7 @@ function describe(c: Case): string {
     c.bias ? "bias" : "",
     c.activation ?? "",
     c.residual ? "residual" : "",
-    c.tile ? `tile ${c.tile.tm}x${c.tile.tn}/${c.tile.wg}` : "",
+    c.tile ? `tile ${c.tile.tm}x${c.tile.tn}/${c.tile.wg}${c.tile.shared ? " shared" : ""}` : "",
     c.textureB ? "texture b" : "",
   ].filter((s) => s !== "");
   return `${c.m}x${c.k}·${c.transposeB ? "Bᵀ" : "B"}→${c.n} ${extras.join(" ")}`.trim();

@@ -51,7 +51,7 @@ for (const maxNorm of [0, 0.5]) {
       slots.forEach((s, i) => gpu.device.queue.writeBuffer(s.grad.buffer, 0, grads[i]));
       const h = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, step };
       const batch = new CommandBatch(gpu);
-      adamStep(batch, gpu, slots, clip, h, maxNorm);
+      adamStep(batch, slots, clip, h, maxNorm);
       await batch.submit();
       const scale = maxNorm > 0 ? clipScaleRef(grads, maxNorm) : 1;
       if (maxNorm > 0) assert.ok(scale < 1, "clipping is exercised");

@@ -1,5 +1,5 @@
 /** The adapter's arithmetic ceiling: a register-only FMA loop (shaders/fma_peak.wgsl), in GFLOP/s. */
-import { createTensor, type Gpu } from "../gpu/mod.ts";
+import { createTensor, type Gpu, uniformFields } from "../gpu/mod.ts";
 import { timeGpu } from "./timing.ts";
 
 /** Loop trips per invocation and FLOP per trip (8 vec4 FMAs); must match the shader. */
@@ -19,7 +19,7 @@ export async function measureFmaPeak(gpu: Gpu, runs: number, reps = 1): Promise<
       batch.dispatch({
         shader: "fma_peak.wgsl",
         header: `const ITERS: u32 = ${ITERS}u;`,
-        bindings: [sink, batch.uniform(new Float32Array([0.5]))],
+        bindings: { sink, params: uniformFields({ seed: 0.5 }) },
         workgroups: [invocations / WORKGROUP],
         label: "fma peak",
       });

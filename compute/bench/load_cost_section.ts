@@ -94,7 +94,7 @@ async function timeVariants(gpu: Gpu, runs: number): Promise<number[]> {
         batch.dispatch({
           shader: "load_cost.wgsl",
           header: header(v),
-          bindings: src ? [sink, src] : [sink],
+          bindings: src ? { sink, src } : { sink },
           workgroups: [GROUPS],
           label: `load cost ${v.source}${v.perLane ? " per lane" : ""}`,
         });

@@ -1,4 +1,8 @@
-/** Acquires the WebGPU adapter and device once per process, with the adapter's real limits. */
+/**
+ * Acquires the WebGPU adapter and device once per process: with the adapter's real limits, or with
+ * WebGPU's default limits only when EEG_SAE_GPU_LIMITS=default (what a browser grants unasked, so
+ * every kernel is proven to run there).
+ */
 import { EegSaeError } from "../util/errors.ts";
 
 /** No WebGPU adapter: the message names the fix. */
@@ -21,7 +25,7 @@ export interface AdapterReport {
   backend: string;
 }
 
-/** Limits we request from the adapter (its maxima, not the spec defaults). */
+/** Limits the kernels are checked against (the adapter's maxima, or the spec defaults). */
 export interface GpuLimits {
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
@@ -32,6 +36,8 @@ export interface GpuLimits {
   maxComputeWorkgroupSizeZ: number;
   maxComputeWorkgroupsPerDimension: number;
   maxStorageBuffersPerShaderStage: number;
+  maxUniformBuffersPerShaderStage: number;
+  maxUniformBufferBindingSize: number;
   maxTextureDimension2D: number;
 }
 
@@ -39,6 +45,7 @@ export interface Gpu {
   device: GPUDevice;
   adapter: AdapterReport;
   limits: GpuLimits;
+  limitsMode: LimitsMode;
   features: ReadonlySet<string>;
 }
 
@@ -52,8 +59,22 @@ const LIMIT_NAMES: (keyof GpuLimits)[] = [
   "maxComputeWorkgroupSizeZ",
   "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
+  "maxUniformBuffersPerShaderStage",
+  "maxUniformBufferBindingSize",
   "maxTextureDimension2D",
 ];
+
+/** Which limits the device is created with: EEG_SAE_GPU_LIMITS unset or "adapter", or "default". */
+export type LimitsMode = "adapter" | "default";
+
+export function limitsMode(value = Deno.env.get("EEG_SAE_GPU_LIMITS")): LimitsMode {
+  if (value === undefined || value === "" || value === "adapter") return "adapter";
+  if (value === "default") return "default";
+  throw new Error(
+    `EEG_SAE_GPU_LIMITS must be "default" (WebGPU's default limits) or "adapter" (the adapter's` +
+      ` maxima), got "${value}"`,
+  );
+}
 
 const OPTIONAL_FEATURES: GPUFeatureName[] = ["shader-f16", "timestamp-query"];
 
@@ -76,8 +97,11 @@ async function acquire(): Promise<Gpu> {
     throw new NoAdapterError(String(e));
   }
   if (!adapter) throw new NoAdapterError();
+  const mode = limitsMode();
   const requiredLimits: Record<string, number> = {};
-  for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
+  if (mode === "adapter") {
+    for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
+  }
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   device.lost.then((info) => {
@@ -99,6 +123,7 @@ async function acquire(): Promise<Gpu> {
       backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
     },
     limits,
+    limitsMode: mode,
     features: new Set(device.features as unknown as Iterable<string>),
   };
 }
@@ -108,5 +133,5 @@ export function describeAdapter(gpu: Gpu): string {
   const a = gpu.adapter;
   return `${a.description}${
     a.isFallbackAdapter ? " (software fallback adapter)" : ""
-  }, backend ${a.backend}`;
+  }, backend ${a.backend}${gpu.limitsMode === "default" ? ", WebGPU default limits" : ""}`;
 }

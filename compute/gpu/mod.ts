@@ -25,3 +25,4 @@ export * from "./matrix_texture.ts";
 export * from "./buffer_pool.ts";
 export * from "./pipeline_cache.ts";
 export * from "./command_batch.ts";
+export * from "./grid.ts";

@@ -151,14 +151,11 @@ export class SaeGpu {
       dg: nd("sae.dg"),
       dxc: nd("sae.dxc"),
       stats: createTensor(gpu, [nBatch, STAT_WIDTH], "f32", "sae.stats"),
-      tokThr: createTensor(gpu, [nBatch], "u32", "sae.tok_thr"),
-      auxThr: createTensor(gpu, [nBatch], "u32", "sae.aux_thr"),
+      keyThr: createTensor(gpu, [2, nBatch], "u32", "sae.key_thr"),
       pre: this.chunkSizes.map((n, i) => createTensor(gpu, [n, dSae], "f32", `sae.pre[${i}]`)),
       dpre: createTensor(gpu, [this.chunkTokens, dSae], "f32", "sae.dpre"),
-      actIdx: createTensor(gpu, [this.chunkTokens, dSae], "u32", "sae.act_idx"),
-      actCnt: createTensor(gpu, [this.chunkTokens], "u32", "sae.act_cnt"),
-      featIdx: createTensor(gpu, [dSae, this.chunkTokens], "u32", "sae.feat_idx"),
-      featCnt: createTensor(gpu, [dSae], "u32", "sae.feat_cnt"),
+      act: createTensor(gpu, [this.chunkTokens * dSae + this.chunkTokens], "u32", "sae.act"),
+      feat: createTensor(gpu, [dSae * this.chunkTokens + dSae], "u32", "sae.feat"),
       grads: paramTensors(gpu, dIn, dSae, "grad"),
       sinceFired: createTensor(gpu, [dSae], "u32", "sae.since_fired"),
       fired: createTensor(gpu, [dSae], "u32", "sae.fired"),
@@ -238,6 +235,7 @@ export class SaeGpu {
         backwardChunkDense(batch, cfg, params, bufs, this.dense, c, chunks, p, ghostMatmul);
       } else {
         backwardKernel(batch, "grad_pre", cfg, params, bufs, c, p);
+        if (cfg.aux !== "none") backwardKernel(batch, "grad_pre_dead", cfg, params, bufs, c, p);
         backwardKernel(batch, "grad_w_dec", cfg, params, bufs, c, p);
         backwardKernel(batch, "grad_w_enc", cfg, params, bufs, c, p);
         backwardKernel(batch, "grad_b_enc", cfg, params, bufs, c, p);
@@ -271,7 +269,7 @@ export class SaeGpu {
 
   /** Adam, then unit-norm decoder rows and the firing counters. */
   recordUpdate(batch: CommandBatch, a: AdamSettings): void {
-    adamStep(batch, this.gpu, this.#adamSlots(), this.clip, a, a.maxGradNorm);
+    adamStep(batch, this.#adamSlots(), this.clip, a, a.maxGradNorm);
     const t = this.#constraintTensors();
     constraintKernel(batch, "renorm_decoder", this.kcfg.dIn, this.kcfg.dSae, t);
     constraintKernel(batch, "update_counters", this.kcfg.dIn, this.kcfg.dSae, t);
@@ -307,14 +305,11 @@ export class SaeGpu {
       this.bufs.dg,
       this.bufs.dxc,
       this.bufs.stats,
-      this.bufs.tokThr,
-      this.bufs.auxThr,
+      this.bufs.keyThr,
       ...this.bufs.pre,
       this.bufs.dpre,
-      this.bufs.actIdx,
-      this.bufs.actCnt,
-      this.bufs.featIdx,
-      this.bufs.featCnt,
+      this.bufs.act,
+      this.bufs.feat,
       this.bufs.sinceFired,
       this.bufs.fired,
       this.bufs.actCount,
