@@ -110,7 +110,8 @@ export const FLAGS = declare({
   // A trained SAE.
   sae: {
     type: "string",
-    help: "SAE: our folder (cfg.json + sae_weights.safetensors) or a SAELens folder",
+    help: "SAE: our folder (cfg.json + sae_weights.safetensors) or run folder, a SAELens 5/6 " +
+      "folder, or the earlier pipeline's .pt or .pkl.gz (see deno task import-sae)",
   },
 });
 
