@@ -22,7 +22,7 @@ import type { ScalingMode } from "../data/trials.ts";
 
 const flags: FlagSpec[] = flagList(
   FLAGS.out,
-  withDefaults(SOURCE_FLAGS, { sfreq: undefined }),
+  SOURCE_FLAGS,
   withDefaults([FLAGS.seed], { seed: SYNTHETIC_DEFAULTS.seed }),
   {
     name: "subjects",

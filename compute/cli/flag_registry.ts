@@ -128,12 +128,21 @@ export function flagList(...groups: readonly (FlagSpec | readonly FlagSpec[])[])
   return flags;
 }
 
-/** The group with a command's own defaults (`undefined` removes one). */
+/**
+ * The group with a command's own defaults: a value, or `{ note }` for a default that is not a
+ * fixed value (the flag is then absent unless given, and `--help` shows the note).
+ */
 export function withDefaults(
   group: readonly FlagSpec[],
-  defaults: Record<string, FlagValue>,
+  defaults: Record<string, FlagValue | { note: string }>,
 ): FlagSpec[] {
-  return group.map((f) => f.name in defaults ? { ...f, default: defaults[f.name] } : f);
+  return group.map((f) => {
+    if (!(f.name in defaults)) return f;
+    const d = defaults[f.name];
+    return typeof d === "object" && d !== null && !Array.isArray(d)
+      ? { ...f, default: undefined, defaultNote: d.note }
+      : { ...f, default: d };
+  });
 }
 
 /** The trials of an LMDB or a GDF file. */
@@ -196,9 +205,9 @@ export const REVE_FLAGS: readonly FlagSpec[] = [
 export const SAE_ANALYSIS_FLAGS: readonly FlagSpec[] = [
   FLAGS.sae,
   ...withDefaults(REVE_FLAGS, {
-    block_layer: undefined,
-    hook: undefined,
-    scaling: undefined,
+    block_layer: { note: "the block of the SAE's hook_name" },
+    hook: { note: "the SAE's hook_name" },
+    scaling: { note: "the scaling recorded in the SAE's cfg.json" },
     batch_size: 8,
   }),
 ];

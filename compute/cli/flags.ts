@@ -22,6 +22,8 @@ export interface FlagSpec {
   default?: string | number | boolean | string[];
   /** Allowed values for string flags. */
   choices?: readonly string[];
+  /** What an absent flag means when that is not a fixed value ("the SAE's hook_name"). */
+  defaultNote?: string;
   /** Other names of the same flag (e.g. the seed's `model_name` for `model`). */
   aliases?: readonly string[];
 }
@@ -247,7 +249,11 @@ export function helpText(
 ): string {
   const lines = [usage, "", "Flags (snake_case or kebab-case; --no-<flag> turns a boolean off):"];
   for (const s of specs) {
-    const def = s.default === undefined ? "" : ` (default: ${JSON.stringify(s.default)})`;
+    const def = s.default !== undefined
+      ? ` (default: ${JSON.stringify(s.default)})`
+      : s.defaultNote
+      ? ` (default: ${s.defaultNote})`
+      : "";
     const choices = s.choices ? ` [${s.choices.join("|")}]` : "";
     const aliases = s.aliases?.length ? ` (also --${s.aliases.join(", --")})` : "";
     lines.push(`  --${s.name.padEnd(28)} ${s.help}${choices}${def}${aliases}`);

@@ -19,7 +19,10 @@ await runCli({
     },
     FLAGS.out,
     { name: "d_in", type: "int", help: "width of the activations, checked against W_enc" },
-    withDefaults([FLAGS.hook, FLAGS.block_layer], { hook: undefined, block_layer: undefined }),
+    withDefaults([FLAGS.hook, FLAGS.block_layer], {
+      hook: { note: "the one the old config records" },
+      block_layer: { note: "the one the old config records" },
+    }),
   ),
   async main({ values }) {
     const from = str(values, "from");
