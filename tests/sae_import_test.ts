@@ -14,6 +14,8 @@ import { loadSae } from "../compute/sae/checkpoint.ts";
 import { writeSyntheticDataset } from "../compute/data/synthetic_dataset.ts";
 import { validateProbeResult } from "../compute/analysis/report_types.ts";
 import { unzipSync } from "fflate";
+import { loadAnalysisSae } from "../compute/analysis/analysis_sae.ts";
+import { getGpu } from "../compute/gpu/mod.ts";
 
 const WRITER = new URL("./fixtures/write_torch_sae.py", import.meta.url).pathname;
 const PYTHON = (() => {
@@ -127,6 +129,13 @@ Deno.test("import-sae: a bare safetensors needs the hook; a wrong --d_in is name
       blockLayer: 3,
     });
     assert.equal(sae.cfg.hook_name, "blocks.3.mlp.hook_mlp_out");
+    // As --sae directly, the hook comes from --hook.
+    const gpu = await getGpu();
+    await assert.rejects(loadAnalysisSae(bare, gpu), /no "hook_name".*give --hook/);
+    const loaded = await loadAnalysisSae(bare, gpu, "transformer.layers.1.hook_resid_mid");
+    assert.equal(loaded.cfg.hook_name, "transformer.layers.1.hook_resid_mid");
+    assert.equal(loaded.sae.dSae, 32);
+    loaded.sae.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

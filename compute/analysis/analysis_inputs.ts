@@ -86,7 +86,7 @@ export function trainedScaling(cfg: AnalysisSaeCfg): ScalingMode | undefined {
 
 export async function loadAnalysisInputs(o: AnalysisInputOptions): Promise<AnalysisInputs> {
   const gpu = await getGpu();
-  const { sae, cfg } = await loadAnalysisSae(o.saeDir, gpu);
+  const { sae, cfg } = await loadAnalysisSae(o.saeDir, gpu, o.hook);
   const trained = trainedScaling(cfg);
   if (o.scaling && trained && o.scaling !== trained) {
     sae.dispose();
