@@ -364,7 +364,7 @@ const SAE_TRAINING_TABLE: readonly {
     type: "int",
     help: "tokens per encode chunk (0: automatic)",
   },
-  { name: "seed", key: "seed", type: "int", help: FLAGS.seed.help },
+  { ...FLAGS.seed, type: "int", key: "seed" },
 ];
 
 const K_AUX: FlagSpec = {
