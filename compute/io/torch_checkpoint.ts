@@ -74,6 +74,9 @@ function tensorOptions(
     calls: {
       "torch._utils._rebuild_tensor_v2": (args) => rebuildTensor(args, path),
       "torch._utils._rebuild_tensor": (args) => rebuildTensor(args, path),
+      // nn.Parameter(tensor, requires_grad, hooks[, state]): the tensor is what matters.
+      "torch._utils._rebuild_parameter": (args) => args[0],
+      "torch._utils._rebuild_parameter_with_state": (args) => args[0],
       "torch.storage._load_from_bytes": (args) => {
         if (!(args[0] instanceof Uint8Array)) {
           throw new TorchCheckpointError(path, "_load_from_bytes without bytes");
