@@ -1,6 +1,19 @@
-/** Command-line flags: the seed's snake_case and kebab-case, typed values, defaults, clear errors. */
+/**
+ * Command-line flags: the seed's snake_case and kebab-case, typed values, defaults, `--no-<flag>`,
+ * the earlier pipeline's flags answered in one line, unknown flags with the closest known one, and
+ * the same wording for a shared flag in every command's `--help`.
+ */
 import assert from "node:assert/strict";
 import { FlagError, type FlagSpec, helpText, parseFlags } from "../compute/cli/flags.ts";
+import {
+  flagList,
+  FLAGS,
+  LEGACY_FLAGS,
+  REVE_FLAGS,
+  SAE_TRAINING_FLAGS,
+  saeConfigFrom,
+} from "../compute/cli/flag_registry.ts";
+import { defaultSaeConfig } from "../compute/sae/config.ts";
 
 const SPECS: FlagSpec[] = [
   { name: "block_layer", type: "int", help: "layer", default: -2 },
@@ -48,6 +61,193 @@ Deno.test("flags: bad values and unknown flags are errors naming the flag", () =
   assert.throws(() => parseFlags(["--architecture", "gelu"], SPECS), /must be one of relu, topk/);
   assert.throws(() => parseFlags(["--use_ghost_grads=maybe"], SPECS), FlagError);
   assert.throws(() => parseFlags(["--no_such_flag", "1"], SPECS), FlagError);
+  assert.throws(() => parseFlags(["--block_layer"], SPECS), /--block_layer needs a value/);
+});
+
+Deno.test("flags: --no-<flag> turns a boolean off, in either spelling", () => {
+  for (const a of ["--no-use-ghost-grads", "--no_use_ghost_grads", "--no-use_ghost_grads"]) {
+    assert.equal(parseFlags([a], SPECS).values.use_ghost_grads, false, a);
+  }
+  assert.throws(() => parseFlags(["--no-block_layer"], SPECS), /unknown flag --no-block_layer/);
+});
+
+Deno.test("flags: an unknown flag is one line in our words naming the closest known flag", () => {
+  const train = flagList(REVE_FLAGS, FLAGS.out);
+  const message = (args: string[]) => {
+    try {
+      parseFlags(args, train, LEGACY_FLAGS);
+    } catch (e) {
+      assert.ok(e instanceof FlagError);
+      return e.message;
+    }
+    assert.fail(`${args} parsed`);
+  };
+  assert.equal(message(["--hook_name", "x"]), "unknown flag --hook_name; did you mean --hook?");
+  assert.equal(
+    message(["--blok_layer", "1"]),
+    "unknown flag --blok_layer; did you mean --block_layer?",
+  );
+  assert.equal(message(["--zzz"]), "unknown flag --zzz");
+  assert.doesNotMatch(message(["--device-name", "x"]), /Unknown option|--\s*"/);
+});
+
+Deno.test("flags: the earlier pipeline's train command is accepted, each flag answered in one line", () => {
+  const train = flagList(REVE_FLAGS, FLAGS.db_path, FLAGS.out, SAE_TRAINING_FLAGS);
+  // scripts/01_run_train.sh and the README's train command, flag for flag.
+  const seedArgs = [
+    "--db_path",
+    "/data/bcic2a.lmdb",
+    "--model_name",
+    "brain-bzh/reve-base",
+    "--block_layer",
+    "-2",
+    "--module_name",
+    "resid",
+    "--d_in",
+    "512",
+    "--expansion_factor",
+    "16",
+    "--batch_size",
+    "32",
+    "--total_training_tokens",
+    "500000",
+    "--l1_coefficient",
+    "1e-4",
+    "--lr",
+    "3e-4",
+    "--lr_scheduler_name",
+    "constantwithwarmup",
+    "--lr_warm_up_steps",
+    "500",
+    "--use_ghost_grads",
+    "--feature_sampling_window",
+    "500",
+    "--dead_feature_window",
+    "250",
+    "--seed",
+    "42",
+    "--n_checkpoints",
+    "2",
+    "--checkpoint_path",
+    "checkpoints/bcic2a_sae",
+    "--device",
+    "cuda",
+    "--scale_div",
+    "100.0",
+    "--log_to_wandb",
+    "--wandb_project",
+    "eeg-sae",
+    "--no_ghost_grads",
+    "--b_dec_init_method",
+    "geometric_median",
+    "--pos_bank_name",
+    "brain-bzh/reve-positions",
+  ];
+  const p = parseFlags(seedArgs, train, LEGACY_FLAGS);
+  assert.equal(p.values.model, "brain-bzh/reve-base");
+  assert.equal(p.values.hook, "resid_post");
+  assert.equal(p.values.out, "checkpoints/bcic2a_sae");
+  assert.equal(p.values.scaling, "uv_div100");
+  assert.equal(p.values.lr_scheduler, "constant_with_warmup");
+  assert.equal(p.values.b_dec_init, "median");
+  assert.equal(p.values.use_ghost_grads, false);
+  assert.equal(p.values.block_layer, -2);
+  assert.equal(p.values.dead_feature_window, 250);
+  const answered = [
+    "module_name",
+    "d_in",
+    "lr_scheduler_name",
+    "n_checkpoints",
+    "checkpoint_path",
+    "device",
+    "scale_div",
+    "log_to_wandb",
+    "wandb_project",
+    "no_ghost_grads",
+    "b_dec_init_method",
+    "pos_bank_name",
+  ];
+  assert.deepEqual(p.notes.map((n) => n.split(":")[0]), answered.map((a) => `--${a}`));
+  for (const n of p.notes) assert.ok(!n.includes("\n") && n.length < 140, n);
+  assert.match(p.notes[answered.indexOf("device")], /WebGPU.*DENO_WEBGPU_BACKEND/);
+  assert.throws(
+    () => parseFlags(["--device", "tpu"], train, LEGACY_FLAGS),
+    /--device must be one of cpu, cuda, mps, webgpu/,
+  );
+  assert.throws(() => parseFlags(["--scale_div", "50"], train, LEGACY_FLAGS), /only 100/);
+  // A legacy flag whose target the command lacks is unknown there.
+  assert.throws(
+    () => parseFlags(["--lr_scheduler_name", "constant"], flagList(FLAGS.out), LEGACY_FLAGS),
+    /unknown flag --lr_scheduler_name/,
+  );
+  assert.match(helpText("u", train, LEGACY_FLAGS), /--log_to_wandb\s+no Weights & Biases/);
+});
+
+Deno.test("flags: the SAE training flags give config.ts's defaults untouched", () => {
+  const cfg = saeConfigFrom(parseFlags([], SAE_TRAINING_FLAGS).values);
+  const { dIn: _d, kAux: _k, provenance: _p, ...defaults } = defaultSaeConfig(8);
+  assert.deepEqual(
+    cfg,
+    Object.fromEntries(Object.keys(cfg).map((k) => [k, defaults[k as keyof typeof defaults]])),
+  );
+  assert.equal(
+    Object.keys(cfg).length,
+    Object.keys(defaults).length - 4,
+    "beta1, beta2, adamEps, thresholdMomentum have no flag",
+  );
+});
+
+async function help(cli: string): Promise<string> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`../compute/cli/${cli}.ts`, import.meta.url).pathname, "--help"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  return new TextDecoder().decode(r.stdout);
+}
+
+Deno.test("train, extract and demo --help word their shared flags the same", async () => {
+  const texts = await Promise.all(["train", "extract", "demo"].map(help));
+  const flagLines = (t: string) =>
+    new Map(
+      t.split("\n").filter((l) => /^ {2}--\w/.test(l)).map((l) => {
+        const name = l.trim().split(/\s+/)[0];
+        // Defaults may differ per command; the wording may not.
+        return [name, l.replace(/ \(default: [^)]*\)/, "")];
+      }),
+    );
+  const [train, extract, demo] = texts.map(flagLines);
+  let shared = 0;
+  for (const [name, line] of train) {
+    for (const other of [extract, demo]) {
+      if (other.has(name)) {
+        assert.equal(other.get(name), line, name);
+        shared++;
+      }
+    }
+  }
+  assert.ok(shared >= 8, `only ${shared} shared flag lines`);
+  for (const t of texts) assert.match(t, /--model .*\(also --model_name/);
+});
+
+Deno.test("a CLI answers an unknown flag in one line and exit 1", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../compute/cli/train.ts", import.meta.url).pathname,
+      "--hook_name",
+      "x",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 1);
+  assert.equal(
+    new TextDecoder().decode(r.stderr).trim(),
+    "error: unknown flag --hook_name; did you mean --hook? (deno task train --help lists the flags)",
+  );
 });
 
 Deno.test("flags: --help lists every flag with its default", () => {

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { readNpy } from "../compute/io/npy.ts";
 import {
   decodePickle,
-  encodePickle,
   isNdArray,
   PickleError,
   PickleTuple,
   type PickleValue,
-} from "../compute/io/pickle.ts";
+} from "../compute/io/pickle_decode.ts";
+import { encodePickle } from "../compute/io/pickle_encode.ts";
 import { throwsWith } from "./fixtures/data_helpers.ts";
 
 const DIR = new URL("./fixtures/data/pickle/", import.meta.url);

@@ -1,6 +1,6 @@
 /**
  * `deno task extract` as users run it: a subprocess on the golden folders, its NPZ compared with
- * expected.npz; hooks by name (negative layers written under their canonical names); positions
+ * expected.npz; hooks by name, ours or the earlier pipeline's, written under the names asked; positions
  * from electrode names; a clear error and a non-zero exit on bad input.
  */
 import assert from "node:assert/strict";
@@ -56,13 +56,62 @@ Deno.test("extract on reve-tiny writes the golden tensors and the requested hook
     assert.equal(r.code, 0, r.stderr);
     const got = await assertMatchesGolden(out, "reve-tiny");
     const arrays = await readNpz(out);
-    assert.deepEqual(arrays.get("blocks.1.attn.hook_pattern")!.shape, [2, 4, 110, 110]);
-    const pattern = got.get("blocks.1.attn.hook_pattern")!;
+    assert.deepEqual(arrays.get("blocks.-1.attn.hook_pattern")!.shape, [2, 4, 110, 110]);
+    const pattern = got.get("blocks.-1.attn.hook_pattern")!;
     for (let row = 0; row < 2 * 4 * 110; row += 97) {
       const sum = pattern.subarray(row * 110, (row + 1) * 110).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sum - 1) < 1e-5, `pattern row ${row} sums to ${sum}`);
     }
     assert.deepEqual(arrays.get("blocks.0.mlp.hook_mlp_in")!.shape, [2, 110, 64]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extract: the earlier pipeline's hook names give the same values as ours, under their names", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "reve_cli_" });
+  try {
+    const run = async (hooks: string, out: string) => {
+      const r = await extract([
+        "--model",
+        `${GOLDEN_DIR}reve-tiny`,
+        "--input",
+        `${GOLDEN_DIR}reve-tiny/input.npz`,
+        "--out",
+        out,
+        "--hooks",
+        hooks,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return await readNpz(out);
+    };
+    const seed = await run(
+      "transformer.layers.0.hook_resid_post,transformer.layers.0.ff.hook_mlp_in",
+      `${dir}/seed.npz`,
+    );
+    const ours = await run("blocks.0.hook_resid_post,blocks.0.mlp.hook_mlp_in", `${dir}/ours.npz`);
+    for (
+      const [theirs, mine] of [
+        ["transformer.layers.0.hook_resid_post", "blocks.0.hook_resid_post"],
+        ["transformer.layers.0.ff.hook_mlp_in", "blocks.0.mlp.hook_mlp_in"],
+      ]
+    ) {
+      assert.ok(seed.has(theirs), `no ${theirs} in the output`);
+      assert.ok(!seed.has(mine), `${mine} written though not asked`);
+      assert.deepEqual(seed.get(theirs)!.shape, ours.get(mine)!.shape);
+      assert.deepEqual(
+        asFloat32(seed.get(theirs)!, theirs),
+        asFloat32(ours.get(mine)!, mine),
+        `${theirs} differs from ${mine}`,
+      );
+    }
+    // resid_post of block 0 is the residual after it: expected.npz's hidden.1.
+    const expected = await readNpz(`${GOLDEN_DIR}reve-tiny/expected.npz`);
+    const { max, tolerance } = goldenError(
+      asFloat32(seed.get("transformer.layers.0.hook_resid_post")!, "resid_post"),
+      asFloat32(expected.get("hidden.1")!, "hidden.1"),
+    );
+    assert.ok(max <= tolerance, `resid_post vs hidden.1: ${max} > ${tolerance}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -64,6 +64,7 @@ Deno.test("train runs from kebab-case flags, resumes, and rejects bad flags", as
       "1",
     ]);
     assert.equal(first.code, 0, first.err);
+    assert.equal(first.out.split("\n")[0], "training plan: 2 steps of 32 tokens = 64 tokens");
     assert.match(first.out, /done: 2 steps/);
     for (
       const f of [
@@ -78,6 +79,30 @@ Deno.test("train runs from kebab-case flags, resumes, and rejects bad flags", as
     const resumed = await train(["--resume", out, "--activations", file]);
     assert.equal(resumed.code, 0, resumed.err);
     assert.match(resumed.out, /resuming/);
+    // A token count that does not divide into steps is rounded up, and said so before training.
+    const uneven = await train([
+      ...common,
+      "--checkpoint_path",
+      join(dir, "uneven"),
+      "--total_training_tokens",
+      "70",
+      "--device",
+      "cuda",
+      "--log_to_wandb",
+      "--no_ghost_grads",
+    ]);
+    assert.equal(uneven.code, 0, uneven.err);
+    assert.equal(
+      uneven.out.split("\n")[0],
+      "training plan: 3 steps of 32 tokens = 96 tokens (total_training_tokens 70 rounded up to whole steps)",
+    );
+    assert.match(uneven.out, /done: 3 steps, 96 tokens/);
+    // The earlier pipeline's flags: one line each on stderr, then the run.
+    assert.match(uneven.err, /^--checkpoint_path: is --out here/m);
+    assert.match(uneven.err, /^--device: all work runs on WebGPU/m);
+    assert.match(uneven.err, /^--log_to_wandb: no Weights & Biases here/m);
+    const cfg = JSON.parse(await Deno.readTextFile(join(dir, "uneven", "sae", "cfg.json")));
+    assert.equal(cfg.training.useGhostGrads, false);
     const bad = await train([...common, "--out", out, "--architecture", "gated"]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /--architecture must be one of relu, topk, batchtopk, jumprelu/);

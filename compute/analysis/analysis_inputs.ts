@@ -7,6 +7,7 @@ import { LmdbSource } from "../data/lmdb_source.ts";
 import { preprocessTrialSet, REVE_SFREQ } from "../data/preprocess.ts";
 import { loadTrialSet, type ScalingMode, type Split, type TrialSet } from "../data/trials.ts";
 import { loadReve, type ReveModel } from "../reve/model.ts";
+import { canonicalHookName, hookLayer } from "../reve/hooks.ts";
 import { type ActivationRunner, reveSaeRunner } from "./activation_runner.ts";
 import { type AnalysisSae, type AnalysisSaeCfg, loadAnalysisSae } from "./analysis_sae.ts";
 import { EegSaeError } from "../util/errors.ts";
@@ -21,8 +22,10 @@ export interface AnalysisInputOptions {
   split: Split | "all";
   /** Signal scaling; by default the one recorded in the SAE's cfg.json (what it was trained on). */
   scaling?: ScalingMode;
-  /** Hook to read; the SAE's `hook_name` by default. */
+  /** Hook to read (ours, the earlier pipeline's, or a short form); the SAE's `hook_name` by default. */
   hook?: string;
+  /** Block of a short-form hook; the SAE's block by default. */
+  blockLayer?: number;
   skipBad: boolean;
 }
 
@@ -79,7 +82,7 @@ export function trainedScaling(cfg: AnalysisSaeCfg): ScalingMode | undefined {
 
 export async function loadAnalysisInputs(o: AnalysisInputOptions): Promise<AnalysisInputs> {
   const gpu = await getGpu();
-  const { sae, cfg } = await loadAnalysisSae(o.saeDir, gpu);
+  const { sae, cfg } = await loadAnalysisSae(o.saeDir, gpu, o.hook);
   const trained = trainedScaling(cfg);
   if (o.scaling && trained && o.scaling !== trained) {
     sae.dispose();
@@ -95,7 +98,10 @@ export async function loadAnalysisInputs(o: AnalysisInputOptions): Promise<Analy
     o.skipBad,
   );
   const model = await loadReve(o.modelDir, gpu);
-  const hook = o.hook ?? cfg.hook_name;
+  const hook = canonicalHookName(
+    o.hook ?? cfg.hook_name,
+    o.blockLayer ?? hookLayer(cfg.hook_name),
+  );
   const runner = reveSaeRunner(model, sae, set, hook);
   return {
     set,

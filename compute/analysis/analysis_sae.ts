@@ -108,16 +108,20 @@ export class AnalysisSae {
   }
 }
 
-/** Loads a checkpoint folder (compute/sae/checkpoint.ts layout, SAELens names). */
+/**
+ * Loads a checkpoint (compute/sae/checkpoint.ts layout, SAELens names, or any layout
+ * compute/sae/import_sae.ts reads); `hook` stands in for a checkpoint that records none.
+ */
 export async function loadAnalysisSae(
   dir: string,
   gpu: Gpu,
+  hook?: string,
 ): Promise<{ sae: AnalysisSae; cfg: AnalysisSaeCfg }> {
   const loaded = await loadSae(dir);
-  const hook = loaded.cfg.hook_name;
-  if (typeof hook !== "string") {
+  const recorded = loaded.cfg.hook_name;
+  if (typeof recorded !== "string" && hook === undefined) {
     throw new AnalysisSaeError(
-      `${dir}: cfg.json has no "hook_name" string (which REVE hook to read)`,
+      `${dir}: cfg.json has no "hook_name" string (which REVE hook to read); give --hook`,
     );
   }
   const { dIn, dSae, wEnc, bEnc, wDec, bDec } = loaded;
@@ -131,5 +135,8 @@ export async function loadAnalysisSae(
     }
     params.k = loaded.k;
   }
-  return { sae: new AnalysisSae(gpu, params), cfg: { ...loaded.cfg, hook_name: hook } };
+  return {
+    sae: new AnalysisSae(gpu, params),
+    cfg: { ...loaded.cfg, hook_name: typeof recorded === "string" ? recorded : hook! },
+  };
 }

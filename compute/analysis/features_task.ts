@@ -14,6 +14,8 @@ export interface FeaturesTaskOptions {
   /** Default: the scaling recorded in the SAE's cfg.json. */
   scaling?: ScalingMode;
   hook?: string;
+  /** Block of a short-form hook (default: the SAE's). */
+  blockLayer?: number;
   batchSize: number;
   topK: number;
   siteTopTrials: number;

@@ -31,6 +31,8 @@ export interface ProbeTaskOptions {
   /** Default: the scaling recorded in the SAE's cfg.json. */
   scaling?: ScalingMode;
   hook?: string;
+  /** Block of a short-form hook (default: the SAE's). */
+  blockLayer?: number;
   batchSize: number;
   protocol: ProbeProtocolKind;
   testSubject?: number;

@@ -2,59 +2,28 @@
  * `deno task data synth|inspect|export`: make the synthetic motor-imagery LMDB, describe a
  * dataset, or export it (optionally preprocessed) to one `.npz`.
  */
+import { bool, FlagError, type FlagSpec, type FlagValues, num, optNum, str } from "./flags.ts";
 import {
-  bool,
-  FlagError,
-  type FlagSpec,
-  type FlagValues,
-  list,
-  num,
-  optNum,
-  optStr,
-  str,
-} from "./flags.ts";
+  flagList,
+  FLAGS,
+  pairFrom,
+  SOURCE_FLAGS,
+  sourceSpecFrom,
+  withDefaults,
+} from "./flag_registry.ts";
 import { runCli } from "./run_cli.ts";
 import { exportTrials } from "../data/export.ts";
 import { formatInspectReport, inspectSource } from "../data/inspect.ts";
-import { openTrialSource, type SourceSpec } from "../data/open_source.ts";
-import { type PreprocessOptions, REVE_SFREQ, SCALING_MODES } from "../data/preprocess.ts";
+import { openTrialSource } from "../data/open_source.ts";
+import { type PreprocessOptions, REVE_SFREQ } from "../data/preprocess.ts";
 import { SYNTHETIC_DEFAULTS } from "../data/synthetic.ts";
 import { writeSyntheticDataset } from "../data/synthetic_dataset.ts";
 import type { ScalingMode } from "../data/trials.ts";
 
-const flags: FlagSpec[] = [
-  { name: "out", type: "string", help: "synth: LMDB directory to create; export: .npz file" },
-  { name: "db_path", type: "string", help: "inspect/export: LMDB directory" },
-  { name: "gdf", type: "string", help: "inspect/export: BCIC2a GDF file instead of an LMDB" },
-  {
-    name: "label_file",
-    type: "string",
-    help: "GDF: evaluation labels (the competition's A01E.mat, or classes 1–4 one per line)",
-  },
-  {
-    name: "window",
-    type: "list",
-    help: "GDF: trial window in s after trial start",
-    default: ["2", "6"],
-  },
-  {
-    name: "sfreq",
-    type: "number",
-    help: "synth: rate to generate; LMDB: stored rate (default: dataset.json, else 200)",
-  },
-  {
-    name: "channels",
-    type: "list",
-    help: "channel names of the stored data (default: BCIC2a's 22)",
-  },
-  { name: "unit_scale", type: "number", help: "LMDB: stored value × this = µV (default 1)" },
-  {
-    name: "skip_bad",
-    type: "boolean",
-    help: "skip and list undecodable/malformed trials",
-    default: false,
-  },
-  { name: "seed", type: "int", help: "synth: random seed", default: SYNTHETIC_DEFAULTS.seed },
+const flags: FlagSpec[] = flagList(
+  FLAGS.out,
+  SOURCE_FLAGS,
+  withDefaults([FLAGS.seed], { seed: SYNTHETIC_DEFAULTS.seed }),
   {
     name: "subjects",
     type: "int",
@@ -75,50 +44,20 @@ const flags: FlagSpec[] = [
   },
   { name: "resample", type: "number", help: `export: resample to this rate (REVE: ${REVE_SFREQ})` },
   { name: "bandpass", type: "list", help: "export: zero-phase band-pass low,high in Hz" },
-  {
-    name: "scaling",
-    type: "string",
-    help: "export: scaling",
-    choices: SCALING_MODES,
-    default: "none",
-  },
+  withDefaults([FLAGS.scaling], { scaling: "none" }),
   {
     name: "euclidean_alignment",
     type: "boolean",
     help: "export: align per subject",
     default: false,
   },
-];
-
-function pair(v: FlagValues, name: string): [number, number] | undefined {
-  const xs = list(v, name);
-  if (xs.length === 0) return undefined;
-  const ns = xs.map(Number);
-  if (ns.length !== 2 || ns.some((x) => !Number.isFinite(x))) {
-    throw new FlagError(`--${name} expects two numbers "a,b", got "${xs.join(",")}"`);
-  }
-  return [ns[0], ns[1]];
-}
-
-function sourceSpec(v: FlagValues): SourceSpec {
-  const channels = list(v, "channels");
-  return {
-    dbPath: optStr(v, "db_path"),
-    gdf: optStr(v, "gdf"),
-    sfreq: optNum(v, "sfreq"),
-    channels: channels.length ? channels : undefined,
-    unitScale: optNum(v, "unit_scale"),
-    skipBad: bool(v, "skip_bad"),
-    labelFile: optStr(v, "label_file"),
-    window: pair(v, "window"),
-  };
-}
+);
 
 function preprocessOptions(v: FlagValues, sourceSfreq: number): PreprocessOptions | undefined {
   const scaling = str(v, "scaling") as ScalingMode;
   const options: PreprocessOptions = {
     sfreq: optNum(v, "resample") ?? sourceSfreq,
-    bandpass: pair(v, "bandpass") ?? null,
+    bandpass: pairFrom(v, "bandpass") ?? null,
     scaling,
     euclideanAlignment: bool(v, "euclidean_alignment"),
   };
@@ -153,7 +92,7 @@ await runCli({
           `${s.seconds.toFixed(1)} s, with dataset.json and ground_truth.json`,
       );
     } else if (command === "inspect") {
-      const source = await openTrialSource(sourceSpec(v));
+      const source = await openTrialSource(sourceSpecFrom(v));
       try {
         console.log(formatInspectReport(await inspectSource(source)));
       } finally {
@@ -161,7 +100,7 @@ await runCli({
       }
     } else if (command === "export") {
       const out = str(v, "out");
-      const source = await openTrialSource(sourceSpec(v));
+      const source = await openTrialSource(sourceSpecFrom(v));
       try {
         const s = await exportTrials(source, out, preprocessOptions(v, source.sfreq));
         console.log(`wrote ${s.out}: eeg [${s.shape}] at ${s.sfreq} Hz`);

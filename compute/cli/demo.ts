@@ -1,14 +1,16 @@
 /** `deno task demo`: the whole pipeline on the embedded default, or on real inputs. */
 import { bool, num, optStr, str } from "./flags.ts";
+import { flagList, FLAGS, withDefaults } from "./flag_registry.ts";
 import { runCli } from "./run_cli.ts";
 import { type DemoSize, runDemo } from "../pipeline/demo.ts";
 import type { ScalingMode } from "../data/trials.ts";
 
 await runCli({
   usage:
-    "deno task demo [--out runs/demo] [--size tiny|small|full] [--model DIR] [--db_path DIR | --gdf_dir DIR]",
-  flags: [
-    { name: "out", type: "string", help: "run folder", default: "runs/demo" },
+    "deno task demo [--out runs/demo] [--size tiny|small|full] [--model REVE] [--db_path DIR | --gdf_dir DIR]\n\n" +
+    "Without --model, a REVE of random weights; without --db_path or --gdf_dir, synthetic BCIC2a-shaped trials.",
+  flags: flagList(
+    withDefaults([FLAGS.out, FLAGS.seed], { out: "runs/demo", seed: 2026 }),
     {
       name: "size",
       type: "string",
@@ -16,33 +18,17 @@ await runCli({
       choices: ["tiny", "small", "full"],
       default: "small",
     },
-    {
-      name: "model",
-      type: "string",
-      help:
-        "REVE folder (config.json + model.safetensors, e.g. brain-bzh/reve-base); random weights when absent",
-    },
-    {
-      name: "db_path",
-      type: "string",
-      help: "LMDB of trials (seed format); synthetic BCIC2a-shaped data when absent",
-    },
+    FLAGS.model,
+    FLAGS.db_path,
     {
       name: "gdf_dir",
       type: "string",
       help:
         "folder of BCIC2a GDF files (A01T.gdf, ...; evaluation labels as A01E.txt), instead of --db_path",
     },
-    {
-      name: "scaling",
-      type: "string",
-      help: "signal scaling before REVE",
-      choices: ["zscore_clip15", "uv_div100"],
-      default: "zscore_clip15",
-    },
-    { name: "seed", type: "int", help: "seed for data, model and SAE", default: 2026 },
+    FLAGS.scaling,
     { name: "site", type: "boolean", help: "build the report site", default: true },
-  ],
+  ),
   main: async ({ values }) => {
     await runDemo({
       out: str(values, "out"),

@@ -4,104 +4,42 @@
  * - `--model DIR --input FILE.npz --out FILE.npz [--hooks all|NAME,...]`: every golden output plus
  *   the requested hooks, float32.
  * - `--model DIR --db_path LMDB | --gdf FILE | --source PATH --out DIR [--block_layer -2]
- *   [--hook hook_resid_post]`: activation shards of a dataset for the SAE trainer.
+ *   [--hook resid_post]`: activation shards of a dataset for the SAE trainer.
  */
-import { bool, FlagError, type FlagValues, list, num, optNum, optStr, str } from "./flags.ts";
+import { list, num, optNum, optStr, str } from "./flags.ts";
+import { flagList, FLAGS, REVE_FLAGS, SOURCE_FLAGS, sourceSpecFrom } from "./flag_registry.ts";
 import { runCli } from "./run_cli.ts";
-import type { SourceSpec } from "../data/open_source.ts";
-import { SCALING_MODES } from "../data/preprocess.ts";
 import type { ScalingMode } from "../data/trials.ts";
 import { extractNpz } from "../reve/extract.ts";
 import { extractDataset } from "../reve/extract_dataset.ts";
 
-function sourceSpec(v: FlagValues): SourceSpec {
-  const source = optStr(v, "source");
-  const isGdf = source?.toLowerCase().endsWith(".gdf");
-  const given = [optStr(v, "db_path"), optStr(v, "gdf"), source].filter((x) => x !== undefined);
-  if (given.length > 1) throw new FlagError("give one of --db_path, --gdf or --source");
-  const window = list(v, "window").map(Number);
-  if (window.length !== 2 || window.some((x) => !Number.isFinite(x))) {
-    throw new FlagError(`--window expects two numbers "a,b", got "${list(v, "window").join(",")}"`);
-  }
-  const channels = list(v, "channels");
-  return {
-    dbPath: optStr(v, "db_path") ?? (source && !isGdf ? source : undefined),
-    gdf: optStr(v, "gdf") ?? (isGdf ? source : undefined),
-    sfreq: optNum(v, "sfreq"),
-    channels: channels.length ? channels : undefined,
-    unitScale: optNum(v, "unit_scale"),
-    skipBad: bool(v, "skip_bad"),
-    labelFile: optStr(v, "label_file"),
-    window: [window[0], window[1]],
-  };
-}
-
 await runCli({
   usage: "deno task extract --model DIR --input FILE.npz --out FILE.npz [--hooks all|NAME,...]\n" +
     "deno task extract --model DIR --db_path LMDB | --gdf FILE | --source PATH --out DIR\n" +
-    "                  [--block_layer -2 --hook hook_resid_post --scaling zscore_clip15]\n\n" +
+    "                  [--block_layer -2 --hook resid_post --scaling zscore_clip15]\n\n" +
     "NPZ mode: runs REVE (DIR/config.json + DIR/model.safetensors) on eeg [B,C,T] (200 Hz) with\n" +
     "pos [B,C,3] or channels (electrode names) and writes patch_embed, fourier, mlp4d, pos_embed,\n" +
     "hidden.{i}, blocks.{l}.attn_out, blocks.{l}.mlp_out, final, attention_pooled and the hooks\n" +
-    "asked for (blocks.{l}.hook_resid_post, blocks.{l}.attn.hook_pattern, ...; negative l counts\n" +
-    "from the end).\n" +
+    "asked for (blocks.{l}.hook_resid_post, blocks.{l}.attn.hook_pattern, ..., or the earlier\n" +
+    "pipeline's transformer.layers.{l}.ff.hook_mlp_in, ...; negative l counts from the end).\n" +
     "Dataset mode: resamples to 200 Hz, scales, runs the model and writes the hook's activations\n" +
     "as shards [tokens, d] float32 (.npy) with index.json (per-token trial, channel, patch, label).",
-  flags: [
-    { name: "model", type: "string", help: "model folder with config.json and model.safetensors" },
+  flags: flagList(
+    REVE_FLAGS,
+    FLAGS.out,
     { name: "input", type: "string", help: "NPZ mode: eeg [B,C,T] and pos [B,C,3] or channels" },
-    { name: "out", type: "string", help: "NPZ mode: file to write; dataset mode: folder" },
     {
       name: "hooks",
       type: "list",
-      help: "NPZ mode: hook names (comma-separated) or all",
+      help: "NPZ mode: hook names, ours or the earlier pipeline's (comma-separated), or all; " +
+        "written under the names given",
       default: [],
     },
-    { name: "max_batch", type: "int", help: "at most this many trials per GPU pass" },
-    { name: "db_path", type: "string", help: "dataset mode: LMDB directory" },
-    { name: "gdf", type: "string", help: "dataset mode: BCIC2a GDF file" },
+    { name: "max_batch", type: "int", help: "NPZ mode: at most this many trials per GPU pass" },
+    SOURCE_FLAGS,
     { name: "source", type: "string", help: "dataset mode: LMDB directory or .gdf file" },
-    {
-      name: "block_layer",
-      type: "int",
-      help: "dataset mode: block (negative counts from the end)",
-      default: -2,
-    },
-    {
-      name: "hook",
-      type: "string",
-      help: "dataset mode: hook point or full name",
-      default: "hook_resid_post",
-    },
-    {
-      name: "scaling",
-      type: "string",
-      help: "dataset mode: scaling",
-      choices: SCALING_MODES,
-      default: "zscore_clip15",
-    },
-    { name: "batch_size", type: "int", help: "dataset mode: trials per forward", default: 32 },
     { name: "shard_trials", type: "int", help: "dataset mode: trials per shard", default: 256 },
-    { name: "sfreq", type: "number", help: "LMDB: stored rate (default: dataset.json, else 200)" },
-    {
-      name: "channels",
-      type: "list",
-      help: "channel names of the stored data (default: BCIC2a's 22)",
-    },
-    { name: "unit_scale", type: "number", help: "LMDB: stored value × this = µV (default 1)" },
-    { name: "skip_bad", type: "boolean", help: "skip and list malformed trials", default: false },
-    {
-      name: "label_file",
-      type: "string",
-      help: "GDF: evaluation labels (A01E.mat, or a text file)",
-    },
-    {
-      name: "window",
-      type: "list",
-      help: "GDF: trial window in s after trial start",
-      default: ["2", "6"],
-    },
-  ],
+  ),
   async main({ values }) {
     const out = str(values, "out");
     const model = str(values, "model");
@@ -118,7 +56,7 @@ await runCli({
     }
     const index = await extractDataset({
       model,
-      source: sourceSpec(values),
+      source: sourceSpecFrom(values, "source"),
       out,
       blockLayer: num(values, "block_layer"),
       hook: str(values, "hook"),

@@ -1,6 +1,6 @@
 /** `deno task features`: per-feature statistics, spectral signatures and the site JSON of a trained SAE. */
-import { ACTIVATION_FLAGS, SAE_MODEL_FLAGS, TRIAL_LABEL_FLAGS } from "./analysis_flags.ts";
-import { bool, FlagError, list, num, optStr, str } from "./flags.ts";
+import { flagList, FLAGS, SAE_ANALYSIS_FLAGS, TRIAL_LABEL_FLAGS } from "./flag_registry.ts";
+import { bool, FlagError, list, num, optNum, optStr, str } from "./flags.ts";
 import { runCli } from "./run_cli.ts";
 import { runFeaturesTask } from "../analysis/features_task.ts";
 import type { ScalingMode, Split } from "../data/trials.ts";
@@ -12,9 +12,9 @@ await runCli({
     "there; writes feature_data.npz (feature_mean_acts, feature_sparsity, per_class_mean_acts,\n" +
     "top_activating_trial_indices, ...) and the report site's JSON (index.json, f/ or chunks/,\n" +
     "trials/).",
-  flags: [
-    ...SAE_MODEL_FLAGS,
-    { name: "db_path", type: "string", help: "LMDB of trials" },
+  flags: flagList(
+    SAE_ANALYSIS_FLAGS,
+    FLAGS.db_path,
     {
       name: "split",
       type: "string",
@@ -22,8 +22,7 @@ await runCli({
       choices: ["test", "val", "train", "all"],
       default: "test",
     },
-    { name: "out", type: "string", help: "output folder (runs/NAME/features)" },
-    ...ACTIVATION_FLAGS,
+    FLAGS.out,
     { name: "top_k", type: "int", help: "top trials kept per feature", default: 20 },
     { name: "site_top_trials", type: "int", help: "top trials shown per feature page", default: 5 },
     {
@@ -39,8 +38,8 @@ await runCli({
       help: "features per detail file when d_sae > 2048 (one file per feature below)",
       default: 128,
     },
-    ...TRIAL_LABEL_FLAGS,
-  ],
+    TRIAL_LABEL_FLAGS,
+  ),
   async main({ values }) {
     const positive = ["batch_size", "top_k", "site_top_trials", "chunk_size"];
     for (const name of positive) {
@@ -54,6 +53,7 @@ await runCli({
       out: str(values, "out"),
       scaling: optStr(values, "scaling") as ScalingMode | undefined,
       hook: optStr(values, "hook"),
+      blockLayer: optNum(values, "block_layer"),
       batchSize: num(values, "batch_size"),
       topK: num(values, "top_k"),
       siteTopTrials: num(values, "site_top_trials"),

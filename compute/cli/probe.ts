@@ -1,5 +1,5 @@
 /** `deno task probe`: linear probe on SAE features and REVE activations, top-K masking, spliced evaluation. */
-import { ACTIVATION_FLAGS, SAE_MODEL_FLAGS, TRIAL_LABEL_FLAGS } from "./analysis_flags.ts";
+import { flagList, FLAGS, SAE_ANALYSIS_FLAGS, TRIAL_LABEL_FLAGS } from "./flag_registry.ts";
 import { bool, FlagError, list, num, optNum, optStr, str } from "./flags.ts";
 import { runCli } from "./run_cli.ts";
 import { runProbeTask } from "../analysis/probe_task.ts";
@@ -26,10 +26,10 @@ await runCli({
     "mean-pooled REVE activations; top-K class-specific masking curves; the probe on REVE\n" +
     "activations scored on the SAE's reconstructions. Results: runs/NAME/probe/*.json.\n" +
     "The pooled activations are saved (probe/pooled_activations.npz); --pooled reuses them.",
-  flags: [
-    ...SAE_MODEL_FLAGS,
-    { name: "db_path", type: "string", help: "LMDB of trials (all subjects are read)" },
-    { name: "out", type: "string", help: "run folder; results go to OUT/probe/" },
+  flags: flagList(
+    SAE_ANALYSIS_FLAGS,
+    FLAGS.db_path,
+    FLAGS.out,
     {
       name: "pooled",
       type: "string",
@@ -48,7 +48,6 @@ await runCli({
       help: "subjects 1–5 train, 6–7 validation (chooses C), 8–9 test",
       default: false,
     },
-    ...ACTIVATION_FLAGS,
     {
       name: "inputs",
       type: "list",
@@ -87,8 +86,8 @@ await runCli({
       help: "also PatchSAE's label-leaking curve, labelled oracle",
       default: false,
     },
-    ...TRIAL_LABEL_FLAGS,
-  ],
+    TRIAL_LABEL_FLAGS,
+  ),
   async main({ values }) {
     const testSubject = optNum(values, "test_subject");
     const chosen: ProbeProtocolKind[] = [];
@@ -127,6 +126,7 @@ await runCli({
       pooled,
       scaling: optStr(values, "scaling") as ScalingMode | undefined,
       hook: optStr(values, "hook"),
+      blockLayer: optNum(values, "block_layer"),
       batchSize: num(values, "batch_size"),
       protocol: chosen[0],
       testSubject,

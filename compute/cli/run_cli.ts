@@ -1,5 +1,6 @@
 /** Runs a CLI entry point: prints errors as one clear message and exits non-zero. */
 import { FlagError, type FlagSpec, helpText, type ParsedFlags, parseFlags } from "./flags.ts";
+import { LEGACY_FLAGS } from "./flag_registry.ts";
 import { NoAdapterError } from "../gpu/device.ts";
 
 export interface CliSpec {
@@ -10,17 +11,19 @@ export interface CliSpec {
 
 export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise<void> {
   try {
-    const parsed = parseFlags(args, spec.flags);
+    const parsed = parseFlags(args, spec.flags, LEGACY_FLAGS);
     if (parsed.help) {
-      console.log(helpText(spec.usage, spec.flags));
+      console.log(helpText(spec.usage, spec.flags, LEGACY_FLAGS));
       return;
     }
+    for (const note of parsed.notes) console.error(note);
     await spec.main(parsed);
   } catch (e) {
     const err = e as Error;
     if (err instanceof NoAdapterError) console.error(err.message);
     else if (err instanceof FlagError) {
-      console.error(`error: ${err.message}\n\n${helpText(spec.usage, spec.flags)}`);
+      const command = spec.usage.match(/^deno task [\w-]+/)?.[0] ?? "the command";
+      console.error(`error: ${err.message} (${command} --help lists the flags)`);
     } else if (Deno.env.get("EEG_SAE_DEBUG")) console.error(err);
     else {console.error(
         `error: ${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}`,

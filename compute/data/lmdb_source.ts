@@ -12,7 +12,7 @@
 import { open, type RootDatabase } from "lmdb";
 import { join } from "node:path";
 import type { NdArray } from "../io/npy.ts";
-import { decodePickle, isNdArray, PickleError, type PickleValue } from "../io/pickle.ts";
+import { decodePickle, isNdArray, PickleError, type PickleValue } from "../io/pickle_decode.ts";
 import { BCIC2A_CHANNELS } from "./montage.ts";
 import { type Split, SPLITS, type Trial, type TrialMeta, type TrialSource } from "./trials.ts";
 import { EegSaeError } from "../util/errors.ts";

@@ -4,7 +4,7 @@
  * `__keys__` split entry), readable by Python's py-lmdb and pickle and by `LmdbSource`.
  */
 import { open, type RootDatabase } from "lmdb";
-import { encodePickle } from "../io/pickle.ts";
+import { encodePickle } from "../io/pickle_encode.ts";
 import { keyBytes, KEYS_ENTRY } from "./lmdb_source.ts";
 import type { Split } from "./trials.ts";
 import { EegSaeError } from "../util/errors.ts";

@@ -193,7 +193,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   stage(3, stages, "REVE activations at block_layer -2, then SAE training");
   await runTraining({
     reve: {
-      dbPath,
+      source: { dbPath },
       model,
       blockLayer: -2,
       hook: "resid_post",

@@ -9,23 +9,24 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { writeRunInfo } from "./run_info.ts";
 import { describeAdapter, getGpu } from "../gpu/mod.ts";
-import { defaultSaeConfig, type SaeTrainConfig } from "../sae/config.ts";
+import { defaultSaeConfig, describeSteps, type SaeTrainConfig } from "../sae/config.ts";
 import { openActivationFiles } from "../sae/activation_store.ts";
 import { loadTrainState } from "../sae/checkpoint.ts";
 import { trainSae, type TrainSummary } from "../sae/trainer.ts";
 import { extractDataset } from "../reve/extract_dataset.ts";
 import { ACTIVATION_INDEX, type ActivationIndex } from "../reve/activation_shards.ts";
 import type { ScalingMode } from "../data/trials.ts";
+import type { SourceSpec } from "../data/open_source.ts";
 import { EegSaeError } from "../util/errors.ts";
 
 export class TrainSetupError extends EegSaeError {}
 
 export interface ReveExtractSpec {
-  dbPath: string;
-  /** REVE model folder (HF layout). */
+  source: SourceSpec;
+  /** REVE model folder (HF layout) or hub name. */
   model: string;
   blockLayer: number;
-  /** Hook point, e.g. "resid_post" or "hook_resid_post", or a full hook name. */
+  /** Hook point (`resid_post`, `mlp_in`, ...) or a full name, ours or the seed's. */
   hook: string;
   scaling: ScalingMode;
   /** Trials per REVE forward. */
@@ -52,15 +53,12 @@ export interface TrainRunOptions {
 async function extractForTraining(spec: ReveExtractSpec, out: string): Promise<string> {
   const dir = join(out, "activations");
   if (await extractedBefore(out)) return dir;
-  const hook = spec.hook.startsWith("blocks.") || spec.hook.includes("hook_")
-    ? spec.hook
-    : `hook_${spec.hook}`;
   const index = await extractDataset({
     model: spec.model,
-    source: { dbPath: spec.dbPath },
+    source: spec.source,
     out: dir,
     blockLayer: spec.blockLayer,
-    hook,
+    hook: spec.hook,
     scaling: spec.scaling,
     batchSize: spec.batchSize,
     trialsPerShard: 256,
@@ -120,10 +118,13 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainSummary> {
   let base: Partial<SaeTrainConfig> = o.config;
   if (o.resume) base = (await loadTrainState(o.resume)).cfg;
   const defaults = defaultSaeConfig(1);
+  console.log(`training plan: ${describeSteps({ ...defaults, ...base })}`);
   const path = o.activations ?? (o.reve ? await extractForTraining(o.reve, out) : undefined) ??
     (o.resume ? await extractedBefore(out) : undefined);
   if (!path) {
-    throw new TrainSetupError("give --activations FILE.npy|DIR or --db_path with --model_name");
+    throw new TrainSetupError(
+      "give --activations FILE.npy|DIR, or --db_path or --gdf with --model",
+    );
   }
   const source = await openActivationFiles(
     path,

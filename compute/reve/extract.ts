@@ -1,7 +1,8 @@
 /**
  * Extraction from an NPZ file: `eeg [B,C,T]` with `pos [B,C,3]` (or `[C,3]`) or `channels`
  * (numpy unicode, looked up in the position bank) in; every golden output (`expected.npz`'s names)
- * plus the requested hooks out, float32, under their canonical names.
+ * plus the requested hooks out, float32; hooks under the names they were asked by (ours or the
+ * earlier pipeline's), the golden outputs under theirs.
  */
 import { lookupPositions } from "../data/montage.ts";
 import { asFloat32, f32, type NdArray } from "../io/npy.ts";
@@ -71,25 +72,28 @@ export async function extractNpz(opts: NpzExtractOptions): Promise<string[]> {
   try {
     const input = await readReveInputNpz(opts.input);
     const depth = model.config.depth;
-    const hooks = opts.hooks.includes("all")
-      ? allHookNames(depth)
-      : opts.hooks.map((h) => outputName(parseOutputName(h, depth)));
-    const names = [...new Set([...goldenOutputNames(depth), ...hooks])];
-    const result = await model.forward(input, { outputs: names, maxBatch: opts.maxBatch });
+    // Written name → the canonical name the forward computes.
+    const asked = new Map<string, string>(
+      goldenOutputNames(depth).map((n) => [n, n]),
+    );
+    const hooks = opts.hooks.includes("all") ? allHookNames(depth) : opts.hooks;
+    for (const h of hooks) asked.set(h, outputName(parseOutputName(h, depth)));
+    const canonical = [...new Set(asked.values())];
+    const result = await model.forward(input, { outputs: canonical, maxBatch: opts.maxBatch });
     const patches = patchCount(model.config, input.samples);
     const arrays = new Map<string, NdArray>();
-    for (const name of names) {
+    for (const [name, computed] of asked) {
       const shape = outputShape(
-        parseOutputName(name, depth),
+        parseOutputName(computed, depth),
         model.config,
         input.batch,
         input.channels,
         patches,
       );
-      arrays.set(name, f32(result.get(name)!, shape));
+      arrays.set(name, f32(result.get(computed)!, shape));
     }
     await writeNpz(opts.out, arrays);
-    return names;
+    return [...asked.keys()];
   } finally {
     model.dispose();
   }

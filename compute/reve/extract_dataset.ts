@@ -9,7 +9,13 @@ import { preprocessTrialSet, REVE_SFREQ } from "../data/preprocess.ts";
 import { loadTrialSet, type ScalingMode } from "../data/trials.ts";
 import { type ActivationIndex, ActivationShardWriter } from "./activation_shards.ts";
 import { patchCount, toConfigJson } from "./config.ts";
-import { HookNameError, outputName, outputShape, parseOutputName } from "./hooks.ts";
+import {
+  canonicalHookName,
+  HookNameError,
+  outputName,
+  outputShape,
+  parseOutputName,
+} from "./hooks.ts";
 import { loadReve } from "./model.ts";
 
 export interface DatasetExtractOptions {
@@ -19,7 +25,7 @@ export interface DatasetExtractOptions {
   out: string;
   /** Python-style block index; −2 is the earlier Python pipeline's default. */
   blockLayer: number;
-  /** A hook point (`hook_resid_post`, `mlp.hook_mlp_out`, ...) or a full hook name. */
+  /** A hook point (`resid_post`, `mlp.hook_mlp_out`, ...) or a full name, ours or the seed's. */
   hook: string;
   scaling: ScalingMode;
   bandpass?: [number, number] | null;
@@ -50,9 +56,7 @@ export async function extractDataset(opts: DatasetExtractOptions): Promise<Activ
   const model = await loadReve(opts.model);
   try {
     const cfg = model.config;
-    const full = opts.hook.startsWith("blocks.")
-      ? opts.hook
-      : `blocks.${opts.blockLayer}.${opts.hook}`;
+    const full = canonicalHookName(opts.hook, opts.blockLayer);
     const request = parseOutputName(full, cfg.depth);
     if (request.kind !== "block" || request.point === "attn.hook_pattern") {
       throw new HookNameError(`"${full}" is not a per-token hook; choose e.g. hook_resid_post`);

@@ -13,6 +13,11 @@
  * - `attn.hook_attn_out` [B,N,D]: the output projection (what is added to the residual).
  * - `mlp.hook_mlp_in` [B,N,D]: the RMS-normed resid_mid the MLP's first linear reads.
  * - `mlp.hook_mlp_out` [B,N,D]: the MLP's output (what is added to the residual).
+ *
+ * The earlier Python pipeline's TransformerLens names (`transformer.layers.{l}.hook_resid_post`,
+ * `transformer.layers.{l}.attn.hook_q`, `transformer.layers.{l}.ff.hook_mlp_in`, ...) and short
+ * forms with a block layer (`resid_post`, `hook_mlp_in`, `mlp.hook_mlp_out`, `q`, ...) name the same
+ * hooks; `canonicalHookName` turns them into ours.
  */
 import type { ReveConfig } from "./config.ts";
 import { EegSaeError } from "../util/errors.ts";
@@ -49,8 +54,56 @@ export function hookName(layer: number, point: HookPoint): string {
   return `blocks.${layer}.${point}`;
 }
 
-/** Resolves a name against the depth; negative indices count from the end. */
-export function parseOutputName(name: string, depth: number): OutputRequest {
+/** Short forms: the hook point without its block (`resid_post`, `hook_q`, `ff.hook_mlp_in`, ...). */
+const SHORT_HOOK_POINTS: ReadonlyMap<string, HookPoint> = new Map(
+  HOOK_POINTS.flatMap((point) => {
+    const bare = point.replace(/^(attn|mlp)\./, "");
+    const short = bare.replace(/^hook_/, "");
+    const forms: [string, HookPoint][] = [[point, point], [bare, point], [short, point]];
+    if (point.startsWith("mlp.")) forms.push([point.replace(/^mlp\./, "ff."), point]);
+    return forms;
+  }).concat([["resid", "hook_resid_post"]]),
+);
+
+/**
+ * Our name (`blocks.{l}.{point}`, layer as given) for a hook named ours, the earlier pipeline's
+ * way (`transformer.layers.{l}.ff.hook_mlp_in`) or in short form (`mlp_in` with `blockLayer`).
+ * Names of other outputs (`final`, `hidden.3`, `blocks.2.mlp_out`, ...) come back unchanged.
+ */
+export function canonicalHookName(name: string, blockLayer?: number): string {
+  const full = /^(?:blocks|transformer\.layers)\.(-?\d+)\.(.+)$/.exec(name);
+  if (full) {
+    const point = SHORT_HOOK_POINTS.get(full[2]);
+    if (point && full[2].includes("hook_")) return hookName(Number(full[1]), point);
+    if (name.startsWith("transformer.layers.")) {
+      throw new HookNameError(
+        `unknown hook "${name}"; the earlier pipeline's hooks are transformer.layers.{i}.` +
+          `{hook_resid_pre|hook_resid_mid|hook_resid_post|attn.hook_q|attn.hook_k|attn.hook_v|` +
+          `attn.hook_pattern|attn.hook_attn_out|ff.hook_mlp_in|ff.hook_mlp_out}`,
+      );
+    }
+    return name;
+  }
+  const point = SHORT_HOOK_POINTS.get(name);
+  if (!point) return name;
+  if (blockLayer === undefined) {
+    throw new HookNameError(`hook "${name}" names no block: give --block_layer or a full name`);
+  }
+  return hookName(blockLayer, point);
+}
+
+/** The block of a full hook name (ours or the earlier pipeline's), if it names one. */
+export function hookLayer(name: string): number | undefined {
+  const m = /^(?:blocks|transformer\.layers)\.(-?\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Resolves a name against the depth; negative indices count from the end. Hook names may be
+ * ours or the earlier pipeline's.
+ */
+export function parseOutputName(asked: string, depth: number): OutputRequest {
+  const name = canonicalHookName(asked);
   if ((EMBEDDING_OUTPUTS as readonly string[]).includes(name)) {
     return { kind: "embedding", name: name as EmbeddingOutput };
   }

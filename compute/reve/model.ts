@@ -59,6 +59,7 @@ import { paddedMlpHidden, padMlpInWeight, padMlpOutWeight } from "./mlp_padding.
 import { attentionPool } from "./pooling.ts";
 import { positionInputs } from "./position.ts";
 import { blockKeys, type HostTensor, readReveWeights, ReveWeightsError } from "./weights.ts";
+import { resolveModelDir } from "./model_path.ts";
 
 export interface ForwardOptions {
   /** Output and hook names; see hooks.ts. */
@@ -101,12 +102,16 @@ export interface ReveLoadOptions {
   textureWeights?: boolean;
 }
 
-/** Loads `dir/config.json` and `dir/model.safetensors` and uploads the weights. */
+/**
+ * Loads `dir/config.json` and `dir/model.safetensors` and uploads the weights; `model` is that
+ * folder or a hub name found in the HuggingFace cache (model_path.ts).
+ */
 export async function loadReve(
-  dir: string,
+  model: string,
   gpu?: Gpu,
   opts: ReveLoadOptions = {},
 ): Promise<ReveModel> {
+  const dir = await resolveModelDir(model);
   const cfg = await readReveConfig(`${dir}/config.json`);
   const weights = await readReveWeights(`${dir}/model.safetensors`, cfg);
   return ReveModel.fromWeights(cfg, weights, gpu ?? await getGpu(), opts);

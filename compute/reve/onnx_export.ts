@@ -11,6 +11,7 @@
  */
 import { writeFileAtomic } from "../io/atomic.ts";
 import { attrInt, attrInts, OnnxGraphBuilder } from "../onnx/graph_builder.ts";
+import { resolveModelDir } from "./model_path.ts";
 import {
   innerDim,
   mlpHidden,
@@ -81,11 +82,12 @@ export function buildReveOnnx(
   });
 }
 
-/** Reads `dir/config.json` and `dir/model.safetensors` and builds the graph. */
+/** Reads `dir/config.json` and `dir/model.safetensors` (dir or hub name) and builds the graph. */
 export async function buildReveOnnxFromDir(
-  modelDir: string,
+  model: string,
   options: ReveOnnxOptions = {},
 ): Promise<Uint8Array> {
+  const modelDir = await resolveModelDir(model);
   const cfg = await readReveConfig(`${modelDir}/config.json`);
   const weightsPath = `${modelDir}/model.safetensors`;
   const weights = await readReveWeights(weightsPath, cfg);

@@ -18,6 +18,7 @@ import { dSaeOf, type SaeArchitecture, type SaeTrainConfig, validateSaeConfig } 
 import { paramShape, type SaeWeights } from "./sae.ts";
 import type { ActivationSourceState } from "./activation_store.ts";
 import { EegSaeError } from "../util/errors.ts";
+import { isForeignSae, readForeignSae } from "./import_sae.ts";
 
 export class CheckpointError extends EegSaeError {}
 
@@ -256,8 +257,19 @@ function topkOf(cfg: Record<string, unknown>): number {
   return typeof k === "number" ? k : 0;
 }
 
-/** Loads `DIR/sae` (or DIR itself when it holds cfg.json) as written by saveCheckpoint. */
+/**
+ * Loads `DIR/sae` (or DIR itself when it holds cfg.json) as written by saveCheckpoint, or any
+ * layout import_sae.ts reads (a `.pt`, `.pkl.gz` or bare `.safetensors`, a SAELens 6 folder).
+ */
 export async function loadSae(dir: string): Promise<LoadedSae> {
+  if (await isForeignSae(dir)) {
+    const sae = await readForeignSae(dir);
+    return loadedSae(sae.cfg, dir, (name) => {
+      const t = sae.tensors[name];
+      if (!t) throw new CheckpointError(`${dir}: no ${name} tensor`);
+      return t.data;
+    });
+  }
   let base = dir;
   try {
     await Deno.stat(join(dir, "cfg.json"));
@@ -265,30 +277,38 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
     base = saeDir(dir);
   }
   const cfg = await readJson(join(base, "cfg.json"));
+  const file = await readSafetensors(join(base, "sae_weights.safetensors"));
+  return loadedSae(
+    cfg,
+    join(base, "cfg.json"),
+    (name, shape) => floatTensor(file, name, shape).data,
+  );
+}
+
+function loadedSae(
+  cfg: Record<string, unknown>,
+  where: string,
+  tensor: (name: string, shape: number[]) => Float32Array,
+): LoadedSae {
   const dIn = cfg.d_in;
   const dSae = cfg.d_sae;
   if (typeof dIn !== "number" || typeof dSae !== "number") {
-    throw new CheckpointError(`${join(base, "cfg.json")}: d_in and d_sae must be numbers`);
+    throw new CheckpointError(`${where}: d_in and d_sae must be numbers`);
   }
   const arch = cfg.architecture === "standard" ? "relu" : cfg.architecture;
   if (arch !== "relu" && arch !== "topk" && arch !== "jumprelu") {
-    throw new CheckpointError(
-      `${join(base, "cfg.json")}: unsupported architecture ${cfg.architecture}`,
-    );
+    throw new CheckpointError(`${where}: unsupported architecture ${cfg.architecture}`);
   }
-  const file = await readSafetensors(join(base, "sae_weights.safetensors"));
   return {
     dIn,
     dSae,
     architecture: arch,
     k: topkOf(cfg),
-    wEnc: floatTensor(file, "W_enc", [dIn, dSae]).data,
-    bEnc: floatTensor(file, "b_enc", [dSae]).data,
-    wDec: floatTensor(file, "W_dec", [dSae, dIn]).data,
-    bDec: floatTensor(file, "b_dec", [dIn]).data,
-    threshold: arch === "jumprelu"
-      ? floatTensor(file, "threshold", [dSae]).data
-      : new Float32Array(dSae),
+    wEnc: tensor("W_enc", [dIn, dSae]),
+    bEnc: tensor("b_enc", [dSae]),
+    wDec: tensor("W_dec", [dSae, dIn]),
+    bDec: tensor("b_dec", [dIn]),
+    threshold: arch === "jumprelu" ? tensor("threshold", [dSae]) : new Float32Array(dSae),
     cfg,
   };
 }

@@ -3,10 +3,14 @@ import { SAE_ARCHITECTURES, type SaeArchitecture } from "../../kernels/sae_commo
 import { EegSaeError } from "../util/errors.ts";
 
 export type { SaeArchitecture };
-export type LrSchedule = "constant" | "constant_with_warmup" | "cosine";
-export type MseNormalization = "token_norm" | "none";
-export type BDecInit = "median" | "mean" | "zeros";
-export type ActivationNormalization = "none" | "expected_average_only_in";
+export const LR_SCHEDULES = ["constant", "constant_with_warmup", "cosine"] as const;
+export type LrSchedule = typeof LR_SCHEDULES[number];
+export const MSE_NORMALIZATIONS = ["token_norm", "none"] as const;
+export type MseNormalization = typeof MSE_NORMALIZATIONS[number];
+export const B_DEC_INITS = ["median", "mean", "zeros"] as const;
+export type BDecInit = typeof B_DEC_INITS[number];
+export const ACTIVATION_NORMALIZATIONS = ["none", "expected_average_only_in"] as const;
+export type ActivationNormalization = typeof ACTIVATION_NORMALIZATIONS[number];
 
 export interface SaeTrainConfig {
   architecture: SaeArchitecture;
@@ -57,44 +61,49 @@ export interface SaeTrainConfig {
 
 export class SaeConfigError extends EegSaeError {}
 
+/** Every default that does not depend on d_in (the seed's values): the one place they are stated. */
+export const SAE_CONFIG_DEFAULTS: Readonly<Omit<SaeTrainConfig, "dIn" | "kAux" | "provenance">> = {
+  architecture: "relu",
+  expansionFactor: 16,
+  l1Coefficient: 1e-4,
+  l1WarmUpSteps: 0,
+  mseNormalization: "token_norm",
+  useGhostGrads: true,
+  deadFeatureWindow: 1000,
+  featureSamplingWindow: 2000,
+  k: 32,
+  auxCoefficient: 1 / 32,
+  bandwidth: 0.001,
+  initialThreshold: 0.001,
+  thresholdMomentum: 0.99,
+  lr: 3e-4,
+  lrSchedule: "constant",
+  lrWarmUpSteps: 0,
+  lrEnd: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  adamEps: 1e-8,
+  maxGradNorm: 0,
+  trainBatchSizeTokens: 4096,
+  totalTrainingTokens: 500000,
+  nBatchesInBuffer: 8,
+  bDecInit: "median",
+  initEncoderAsDecoderTranspose: true,
+  normalizeActivations: "none",
+  seed: 42,
+  logEvery: 10,
+  checkpointEvery: 100,
+  chunkTokens: 0,
+};
+
 export function defaultSaeConfig(
   dIn: number,
   overrides: Partial<SaeTrainConfig> = {},
 ): SaeTrainConfig {
   const cfg: SaeTrainConfig = {
-    architecture: "relu",
+    ...SAE_CONFIG_DEFAULTS,
     dIn,
-    expansionFactor: 16,
-    l1Coefficient: 1e-4,
-    l1WarmUpSteps: 0,
-    mseNormalization: "token_norm",
-    useGhostGrads: true,
-    deadFeatureWindow: 1000,
-    featureSamplingWindow: 2000,
-    k: 32,
     kAux: Math.max(1, Math.floor(dIn / 2)),
-    auxCoefficient: 1 / 32,
-    bandwidth: 0.001,
-    initialThreshold: 0.001,
-    thresholdMomentum: 0.99,
-    lr: 3e-4,
-    lrSchedule: "constant",
-    lrWarmUpSteps: 0,
-    lrEnd: 0,
-    beta1: 0.9,
-    beta2: 0.999,
-    adamEps: 1e-8,
-    maxGradNorm: 0,
-    trainBatchSizeTokens: 4096,
-    totalTrainingTokens: 500000,
-    nBatchesInBuffer: 8,
-    bDecInit: "median",
-    initEncoderAsDecoderTranspose: true,
-    normalizeActivations: "none",
-    seed: 42,
-    logEvery: 10,
-    checkpointEvery: 100,
-    chunkTokens: 0,
     provenance: {},
     ...overrides,
   };
@@ -106,8 +115,21 @@ export function dSaeOf(cfg: SaeTrainConfig): number {
   return Math.round(cfg.expansionFactor * cfg.dIn);
 }
 
-export function totalSteps(cfg: SaeTrainConfig): number {
-  return Math.max(1, Math.floor(cfg.totalTrainingTokens / cfg.trainBatchSizeTokens));
+type StepCounts = Pick<SaeTrainConfig, "totalTrainingTokens" | "trainBatchSizeTokens">;
+
+/** Steps of the training: the token count rounded up to whole steps. */
+export function totalSteps(cfg: StepCounts): number {
+  return Math.max(1, Math.ceil(cfg.totalTrainingTokens / cfg.trainBatchSizeTokens));
+}
+
+/** The steps and tokens a config trains, saying so when the token count was rounded up. */
+export function describeSteps(cfg: StepCounts): string {
+  const steps = totalSteps(cfg);
+  const tokens = steps * cfg.trainBatchSizeTokens;
+  const plan = `${steps} steps of ${cfg.trainBatchSizeTokens} tokens = ${tokens} tokens`;
+  return tokens === cfg.totalTrainingTokens
+    ? plan
+    : `${plan} (total_training_tokens ${cfg.totalTrainingTokens} rounded up to whole steps)`;
 }
 
 export function validateSaeConfig(cfg: SaeTrainConfig): void {

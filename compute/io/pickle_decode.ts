@@ -1,5 +1,5 @@
 /**
- * A safe Python pickle decoder (protocols 2–5) and a minimal encoder.
+ * A safe Python pickle decoder (protocols 2–5); pickle_encode.ts is the matching minimal encoder.
  *
  * The decoder executes nothing: it builds plain values (None, bool, int, float, str, bytes, list,
  * tuple, dict) and numpy arrays/scalars as numpy pickles them (`_reconstruct` + `__setstate__`,
@@ -7,9 +7,11 @@
  * both `numpy.core` and `numpy._core`. Any other opcode or global is an error naming it and the
  * byte offset. Arrays come back in C order and native byte order as `NdArray` (see npy.ts).
  *
- * The encoder writes what our LMDB writer needs (dicts, lists, str, int, float, bytes, numpy
- * arrays) as protocol 4, with arrays in numpy's own protocol-4 form, so Python unpickles them to
- * real `numpy.ndarray`s.
+ * PyTorch checkpoints need three more things, each only when the caller asks (torch_checkpoint.ts):
+ * persistent ids (tensor storages kept outside the pickle) handed to `persistentLoad`; named
+ * globals rebuilt by the caller's own functions (`calls`, e.g. a tensor from its storage); and
+ * `records`, where any other class becomes a `PickleObject` holding its name, arguments and state,
+ * so a checkpoint's config object of an unknown class is read as data and never executed.
  */
 import { fortranToC, type NdArray, type NpyDtype, swapBytes, typedView } from "./npy.ts";
 
@@ -25,6 +27,27 @@ export class PickleTuple {
   constructor(readonly items: PickleValue[]) {}
 }
 
+/** An instance of a class this decoder does not know, as data: never constructed or called. */
+export class PickleObject {
+  constructor(
+    /** `module.Name` of its class (or of a global referenced as a value, e.g. `torch.float32`). */
+    readonly className: string,
+    readonly args: PickleValue[],
+    /** What `__setstate__` would have received (usually the instance's `__dict__`). */
+    public state?: PickleValue,
+  ) {}
+}
+
+/** Extensions for PyTorch checkpoints; a plain decode uses none. */
+export interface DecodeOptions {
+  /** Resolves a persistent id (PERSID/BINPERSID), e.g. a tensor storage in a zip checkpoint. */
+  persistentLoad?: (pid: PickleValue) => PickleValue;
+  /** Globals (`module.name`) rebuilt by these functions from their REDUCE arguments. */
+  calls?: Readonly<Record<string, (args: PickleValue[]) => PickleValue>>;
+  /** Any other class becomes a PickleObject instead of an error. */
+  records?: boolean;
+}
+
 export type PickleKey = string | number | bigint | boolean | null;
 export type PickleDict = Map<PickleKey, PickleValue>;
 /** Python int → number when it is a safe integer, else bigint; numpy scalars → number/bigint. */
@@ -38,16 +61,15 @@ export type PickleValue =
   | PickleValue[]
   | PickleTuple
   | PickleDict
+  | PickleObject
   | NdArray;
 
 export function isNdArray(v: unknown): v is NdArray {
   return typeof v === "object" && v !== null && !(v instanceof Map) && !Array.isArray(v) &&
-    !(v instanceof PickleTuple) && !(v instanceof Uint8Array) && "dtype" in v && "shape" in v &&
+    !(v instanceof PickleTuple) && !(v instanceof Uint8Array) && !(v instanceof PickleObject) &&
+    "dtype" in v && "shape" in v &&
     "data" in v;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Decoder
 
 /** A numpy dtype under construction: `numpy.dtype(code)` then `__setstate__` sets the order. */
 class NumpyDType {
@@ -84,9 +106,24 @@ function latin1(bytes: Uint8Array): string {
 }
 
 /** Decodes one pickle. `what` names the source (a file or an LMDB key) in error messages. */
-export function decodePickle(bytes: Uint8Array, what = "pickle"): PickleValue {
+export function decodePickle(
+  bytes: Uint8Array,
+  what = "pickle",
+  options: DecodeOptions = {},
+): PickleValue {
+  return decodePickleAt(bytes, 0, what, options).value;
+}
+
+/** Decodes the pickle starting at `offset`; `end` is the offset after its STOP (files may hold several). */
+export function decodePickleAt(
+  bytes: Uint8Array,
+  offset: number,
+  what = "pickle",
+  options: DecodeOptions = {},
+): { value: PickleValue; end: number } {
   try {
-    return new Decoder(bytes).run();
+    const decoder = new Decoder(bytes, options, offset);
+    return { value: decoder.run(), end: decoder.position };
   } catch (e) {
     if (e instanceof PickleError) throw new PickleError(`${what}: ${e.message}`);
     throw e;
@@ -101,24 +138,37 @@ class Decoder {
 
   readonly bytes: Uint8Array;
 
-  constructor(input: Uint8Array) {
+  constructor(input: Uint8Array, readonly options: DecodeOptions = {}, start = 0) {
     // A plain view: Node's Buffer (what npm lmdb returns) has a `slice` that does not copy.
     this.bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     this.#view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+    this.#pos = start;
+  }
+
+  get #extended(): boolean {
+    const o = this.options;
+    return Boolean(o.records || o.persistentLoad || o.calls);
+  }
+
+  get position(): number {
+    return this.#pos;
   }
 
   run(): PickleValue {
     const b = this.bytes;
-    if (b.length === 0) throw new PickleError("empty input is not a pickle", 0);
-    if (b[0] !== 0x80) {
+    const start = this.#pos;
+    if (b.length <= start) throw new PickleError("empty input is not a pickle", start);
+    if (b[start] !== 0x80) {
       throw new PickleError(
-        `not a binary pickle (protocol 2–5 start with byte 0x80, found 0x${hex(b[0])})`,
-        0,
+        `not a binary pickle (protocol 2–5 start with byte 0x80, found 0x${hex(b[start])})`,
+        start,
       );
     }
     for (;;) {
       const at = this.#pos;
       const op = this.#u8();
+      // Objects and persistent ids stay errors unless the caller asked for a checkpoint's extras.
+      if (CHECKPOINT_OPCODES.has(op) && !this.#extended) throw unsupportedOpcode(op, at);
       switch (op) {
         case 0x80: { // PROTO
           const p = this.#u8();
@@ -298,6 +348,29 @@ class Decoder {
           this.#push(this.#call(fn, args.items, at));
           break;
         }
+        case 0x81: { // NEWOBJ: cls.__new__(cls, *args)
+          const args = this.#pop(at);
+          const cls = this.#pop(at);
+          if (!(args instanceof PickleTuple)) throw new PickleError("NEWOBJ expects a tuple", at);
+          this.#push(this.#newObject(cls, args.items, at));
+          break;
+        }
+        case 0x92: { // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs)
+          this.#pop(at);
+          const args = this.#pop(at);
+          const cls = this.#pop(at);
+          if (!(args instanceof PickleTuple)) {
+            throw new PickleError("NEWOBJ_EX expects a tuple", at);
+          }
+          this.#push(this.#newObject(cls, args.items, at));
+          break;
+        }
+        case 0x50: // PERSID
+          this.#push(this.#persistent(this.#line(), at));
+          break;
+        case 0x51: // BINPERSID
+          this.#push(this.#persistent(this.#value(this.#pop(at), at), at));
+          break;
         case 0x62: { // BUILD
           const state = this.#pop(at);
           const obj = this.#pop(at);
@@ -326,11 +399,7 @@ class Decoder {
           this.#push(this.#get(this.#u32(at), at));
           break;
         default:
-          throw new PickleError(
-            `unsupported pickle opcode 0x${hex(op)}${opName(op)} (only plain data and numpy ` +
-              `arrays are decoded)`,
-            at,
-          );
+          throw unsupportedOpcode(op, at);
       }
     }
   }
@@ -436,10 +505,15 @@ class Decoder {
   /** Only finished values may go into lists, dicts and the result: no half-built numpy objects. */
   #value(v: StackItem, at: number): PickleValue {
     if (v === MARK) throw new PickleError("unexpected MARK", at);
-    if (v instanceof Global) throw new PickleError(`global ${v.qualified} used as a value`, at);
+    if (v instanceof Global) {
+      if (this.options.records) return new PickleObject(v.qualified, []);
+      throw new PickleError(`global ${v.qualified} used as a value`, at);
+    }
     if (v instanceof NumpyDType) throw new PickleError("numpy dtype used as a value", at);
     if (v instanceof PendingArray) throw new PickleError("numpy array without its state", at);
-    if (v instanceof PickleTuple) { for (const x of v.items) this.#value(x as StackItem, at); }
+    if (v instanceof PickleTuple) {
+      return new PickleTuple(v.items.map((x) => this.#value(x as StackItem, at)));
+    }
     return v;
   }
   #finish(v: StackItem, at: number): PickleValue {
@@ -449,7 +523,8 @@ class Decoder {
   // -- globals ---------------------------------------------------------------------------------
 
   #global(module: string, name: string, at: number): Global {
-    if (!allowedGlobal(module, name)) {
+    const o = this.options;
+    if (!allowedGlobal(module, name) && !o.calls?.[`${module}.${name}`] && !o.records) {
       throw new PickleError(
         `global ${module}.${name} is not allowed (only numpy arrays/scalars and plain data)`,
         at,
@@ -460,6 +535,24 @@ class Decoder {
 
   #call(fn: Global, args: PickleValue[], at: number): StackItem {
     const name = fn.name;
+    if (!allowedGlobal(fn.module, name)) {
+      const own = this.options.calls?.[fn.qualified];
+      if (own) return own(args.map((a) => this.#value(a as StackItem, at)));
+      if (fn.qualified === "collections.OrderedDict") {
+        const d: PickleDict = new Map();
+        const items = args[0];
+        if (Array.isArray(items)) {
+          for (const pair of items) {
+            if (!(pair instanceof PickleTuple) || pair.items.length !== 2) {
+              throw new PickleError("OrderedDict items are not (key, value) pairs", at);
+            }
+            this.#setItems(d, pair.items as StackItem[], at);
+          }
+        }
+        return d;
+      }
+      return this.#newObject(fn, args, at);
+    }
     if (fn.module === "numpy" && name === "dtype") {
       if (typeof args[0] !== "string") throw new PickleError("numpy.dtype expects a type code", at);
       return new NumpyDType(args[0]);
@@ -505,7 +598,30 @@ class Decoder {
     throw new PickleError(`global ${fn.qualified} cannot be called`, at);
   }
 
+  /** An instance of a class we do not know: a record, only when the caller asked for records. */
+  #newObject(cls: StackItem, args: PickleValue[], at: number): PickleObject {
+    if (!(cls instanceof Global)) throw new PickleError("NEWOBJ on something not a class", at);
+    if (!this.options.records) {
+      throw new PickleError(`class ${cls.qualified} cannot be instantiated`, at);
+    }
+    return new PickleObject(cls.qualified, args.map((a) => this.#value(a as StackItem, at)));
+  }
+
+  #persistent(pid: PickleValue, at: number): PickleValue {
+    const load = this.options.persistentLoad;
+    if (!load) {
+      throw new PickleError("persistent id (data kept outside the pickle) without a loader", at);
+    }
+    return load(pid);
+  }
+
   #build(obj: StackItem, state: StackItem, at: number): StackItem {
+    if (obj instanceof PickleObject) {
+      obj.state = this.#value(state, at);
+      return obj;
+    }
+    // An OrderedDict's state is its attributes (a state_dict's `_metadata`), not items.
+    if (obj instanceof Map && this.#extended) return obj;
     const items = state instanceof PickleTuple ? state.items as StackItem[] : undefined;
     if (obj instanceof NumpyDType) {
       // (version, byteorder, subarray, names, fields, elsize, alignment, flags)
@@ -533,6 +649,17 @@ class Decoder {
       at,
     );
   }
+}
+
+/** NEWOBJ, NEWOBJ_EX, PERSID, BINPERSID. */
+const CHECKPOINT_OPCODES = new Set([0x81, 0x92, 0x50, 0x51]);
+
+function unsupportedOpcode(op: number, at: number): PickleError {
+  return new PickleError(
+    `unsupported pickle opcode 0x${hex(op)}${opName(op)} (only plain data and numpy ` +
+      `arrays are decoded)`,
+    at,
+  );
 }
 
 function shapeOf(v: StackItem | undefined, at: number): number[] {
@@ -635,214 +762,4 @@ const OPCODE_NAMES: Record<number, string> = {
 function opName(op: number): string {
   const n = OPCODE_NAMES[op];
   return n ? ` (${n})` : "";
-}
-
-// ---------------------------------------------------------------------------------------------
-// Encoder
-
-/** What `encodePickle` writes. Integral JS numbers become Python ints, others floats. */
-export type PickleEncodable =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | NdArray
-  | PickleEncodable[]
-  | Map<string | number, PickleEncodable>
-  | { [key: string]: PickleEncodable };
-
-const ENCODE_DTYPES: Partial<Record<NpyDtype, number>> = {
-  f4: 4,
-  f8: 8,
-  i2: 2,
-  i4: 4,
-  i8: 8,
-  u1: 1,
-};
-
-/** Encodes a value as a protocol-4 pickle (no frames, no memo: both are optional for readers). */
-export function encodePickle(value: PickleEncodable): Uint8Array {
-  const w = new ByteWriter();
-  w.bytes([0x80, 4]);
-  encodeValue(w, value);
-  w.byte(0x2e);
-  return w.result();
-}
-
-function encodeValue(w: ByteWriter, v: PickleEncodable): void {
-  if (v === null) w.byte(0x4e);
-  else if (v === true) w.byte(0x88);
-  else if (v === false) w.byte(0x89);
-  else if (typeof v === "bigint") encodeInt(w, v);
-  else if (typeof v === "number") {
-    if (Number.isSafeInteger(v)) encodeInt(w, BigInt(v));
-    else {
-      w.byte(0x47);
-      w.f64be(v);
-    }
-  } else if (typeof v === "string") encodeStr(w, v);
-  else if (v instanceof Uint8Array) encodeBytes(w, v);
-  else if (Array.isArray(v)) {
-    w.byte(0x5d); // EMPTY_LIST
-    if (v.length) {
-      w.byte(0x28);
-      for (const x of v) encodeValue(w, x);
-      w.byte(0x65); // APPENDS
-    }
-  } else if (isNdArray(v)) encodeNdArray(w, v);
-  else {
-    const entries: [string | number, PickleEncodable][] = v instanceof Map
-      ? [...v.entries()]
-      : Object.entries(v);
-    w.byte(0x7d); // EMPTY_DICT
-    if (entries.length) {
-      w.byte(0x28);
-      for (const [k, x] of entries) {
-        encodeValue(w, k);
-        encodeValue(w, x);
-      }
-      w.byte(0x75); // SETITEMS
-    }
-  }
-}
-
-function encodeInt(w: ByteWriter, v: bigint): void {
-  if (v >= 0n && v < 256n) w.bytes([0x4b, Number(v)]);
-  else if (v >= 0n && v < 65536n) {
-    w.byte(0x4d);
-    w.u16(Number(v));
-  } else if (v >= -(2n ** 31n) && v < 2n ** 31n) {
-    w.byte(0x4a);
-    w.i32(Number(v));
-  } else {
-    const out: number[] = [];
-    let x = v;
-    // Minimal two's-complement little-endian bytes, as Python's LONG1 expects.
-    for (;;) {
-      out.push(Number(x & 0xffn));
-      x >>= 8n;
-      const top = out[out.length - 1] & 0x80;
-      if ((x === 0n && !top) || (x === -1n && top)) break;
-    }
-    w.bytes([0x8a, out.length, ...out]);
-  }
-}
-
-function encodeStr(w: ByteWriter, s: string): void {
-  const b = new TextEncoder().encode(s);
-  if (b.length < 256) w.bytes([0x8c, b.length]);
-  else {
-    w.byte(0x58);
-    w.u32(b.length);
-  }
-  w.bytes(b);
-}
-
-function encodeBytes(w: ByteWriter, b: Uint8Array): void {
-  if (b.length < 256) w.bytes([0x43, b.length]);
-  else {
-    w.byte(0x42);
-    w.u32(b.length);
-  }
-  w.bytes(b);
-}
-
-function encodeTuple(w: ByteWriter, items: number[]): void {
-  if (items.length === 0) w.byte(0x29);
-  else if (items.length <= 3) {
-    for (const x of items) encodeInt(w, BigInt(x));
-    w.byte(0x84 + items.length);
-  } else {
-    w.byte(0x28);
-    for (const x of items) encodeInt(w, BigInt(x));
-    w.byte(0x74);
-  }
-}
-
-/** numpy's protocol-4 form: `_reconstruct(ndarray, (0,), b'b')` then `__setstate__`. */
-function encodeNdArray(w: ByteWriter, a: NdArray): void {
-  const size = ENCODE_DTYPES[a.dtype];
-  if (size === undefined || Array.isArray(a.data) || a.data.BYTES_PER_ELEMENT !== size) {
-    throw new PickleError(`cannot pickle a numpy array of dtype ${a.dtype}`);
-  }
-  const count = a.shape.reduce((x, y) => x * y, 1);
-  if (a.data.length !== count) {
-    throw new PickleError(`array shape [${a.shape}] does not match ${a.data.length} elements`);
-  }
-  const global = (module: string, name: string) => {
-    encodeStr(w, module);
-    encodeStr(w, name);
-    w.byte(0x93);
-  };
-  global("numpy.core.multiarray", "_reconstruct");
-  global("numpy", "ndarray");
-  encodeTuple(w, [0]);
-  encodeBytes(w, new Uint8Array([0x62])); // b'b'
-  w.bytes([0x87, 0x52]); // TUPLE3 REDUCE
-  w.byte(0x28); // MARK of the state tuple
-  encodeInt(w, 1n);
-  encodeTuple(w, a.shape);
-  global("numpy", "dtype");
-  encodeStr(w, a.dtype);
-  w.bytes([0x89, 0x88, 0x87, 0x52]); // False True TUPLE3 REDUCE
-  w.byte(0x28);
-  encodeInt(w, 3n);
-  encodeStr(w, size === 1 ? "|" : "<");
-  w.bytes([0x4e, 0x4e, 0x4e]);
-  encodeInt(w, -1n);
-  encodeInt(w, -1n);
-  encodeInt(w, 0n);
-  w.bytes([0x74, 0x62]); // TUPLE BUILD (dtype state)
-  w.byte(0x89); // is_fortran False
-  const d = a.data;
-  encodeBytes(w, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  w.bytes([0x74, 0x62]); // TUPLE BUILD (array state)
-}
-
-class ByteWriter {
-  #buf = new Uint8Array(1024);
-  #len = 0;
-  #view = new DataView(this.#buf.buffer);
-
-  #reserve(n: number): void {
-    if (this.#len + n <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
-    while (cap < this.#len + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.#buf.subarray(0, this.#len));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
-  }
-  byte(b: number): void {
-    this.#reserve(1);
-    this.#buf[this.#len++] = b;
-  }
-  bytes(b: ArrayLike<number>): void {
-    this.#reserve(b.length);
-    this.#buf.set(b, this.#len);
-    this.#len += b.length;
-  }
-  /** Appends a `size`-byte number that `write` puts at the given offset. */
-  #number(size: number, write: (view: DataView, at: number) => void): void {
-    this.#reserve(size);
-    write(this.#view, this.#len);
-    this.#len += size;
-  }
-  u16(v: number): void {
-    this.#number(2, (view, at) => view.setUint16(at, v, true));
-  }
-  u32(v: number): void {
-    this.#number(4, (view, at) => view.setUint32(at, v, true));
-  }
-  i32(v: number): void {
-    this.#number(4, (view, at) => view.setInt32(at, v, true));
-  }
-  f64be(v: number): void {
-    this.#number(8, (view, at) => view.setFloat64(at, v, false));
-  }
-  result(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
-  }
 }
