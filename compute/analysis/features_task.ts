@@ -4,6 +4,7 @@ import type { ScalingMode, Split } from "../data/trials.ts";
 import { loadAnalysisInputs } from "./analysis_inputs.ts";
 import { analyseFeatures } from "./features.ts";
 import { writeFeatureOutputs } from "./feature_writers.ts";
+import { checkOutputTarget, type OutputSpec, writeOutputFolder } from "../io/output_folder.ts";
 
 export interface FeaturesTaskOptions {
   saeDir: string;
@@ -25,6 +26,12 @@ export interface FeaturesTaskOptions {
 }
 
 export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
+  const target: OutputSpec = {
+    madeBy: "features",
+    flag: "--out",
+    inputs: { sae: o.saeDir, model: o.modelDir, db_path: o.dbPath },
+  };
+  await checkOutputTarget(o.out, target);
   const inputs = await loadAnalysisInputs(o);
   try {
     const { set, runner, model, sae } = inputs;
@@ -51,22 +58,27 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
       () => [],
     );
     alive.forEach((f, i) => neighbours[f] = near[i]);
-    const written = await writeFeatureOutputs(o.out, analysis, set, {
-      classNames: o.classNames,
-      siteTopTrials: o.siteTopTrials,
-      neighbours,
-      chunkSize: sae.dSae > 2048 ? o.chunkSize : 0,
-      settings: {
-        sae: o.saeDir,
-        model: o.modelDir,
-        db_path: o.dbPath,
-        split: o.split,
-        hook: inputs.hook,
-        preprocessing: set.preprocessing,
-        top_k: o.topK,
-        batch_size: o.batchSize,
-      },
-    });
+    const written = await writeOutputFolder(
+      o.out,
+      target,
+      (dir) =>
+        writeFeatureOutputs(dir, analysis, set, {
+          classNames: o.classNames,
+          siteTopTrials: o.siteTopTrials,
+          neighbours,
+          chunkSize: sae.dSae > 2048 ? o.chunkSize : 0,
+          settings: {
+            sae: o.saeDir,
+            model: o.modelDir,
+            db_path: o.dbPath,
+            split: o.split,
+            hook: inputs.hook,
+            preprocessing: set.preprocessing,
+            top_k: o.topK,
+            batch_size: o.batchSize,
+          },
+        }),
+    );
     const r = analysis.reconstruction;
     console.log(
       `features: ${set.n} trials, ${alive.length}/${sae.dSae} alive; MSE ${

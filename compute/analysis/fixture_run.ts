@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.ts";
+import { writeOutputManifest } from "../io/output_folder.ts";
 import { Rng } from "../data/rng.ts";
 import { BCIC2A_CHANNELS, lookupPositions } from "../data/montage.ts";
 import {
@@ -331,6 +332,8 @@ export async function writeFixtureRun(
     };
     await writeJsonCompact(join(fdir, "trials", `${t}.json`), trial);
   }
+  // Written last, as `deno task features` does: the site reads only complete feature folders.
+  await writeOutputManifest(fdir, "features", {});
 
   await writeJsonAtomic(
     join(dir, "run.json"),

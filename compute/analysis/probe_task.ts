@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { Progress } from "../cli/progress.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
+import { checkOutputTarget, type OutputSpec, writeOutputFolder } from "../io/output_folder.ts";
 import { asFloat32, f32, i32, type NdArray, str } from "../io/npy.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
 import type { ScalingMode } from "../data/trials.ts";
@@ -125,25 +126,35 @@ async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<Pooled
 
 export async function runProbeTask(o: ProbeTaskOptions): Promise<ProbeResult[]> {
   const out = join(o.out, "probe");
-  const data = o.pooled ? await readPooledFile(o.pooled) : await pooledFromModel(o, out);
-  const results = runProbes(data.pooled, data.labels, data.subjects, {
-    protocol: o.protocol,
-    testSubject: o.testSubject,
-    inputs: o.inputs,
-    fit: o.fit,
-    kValues: o.kValues,
-    rankings: o.rankings,
-    oracle: o.oracle,
-    classNames: o.classNames,
-    settings: { ...data.settings, pooled_file: o.pooled ?? join(out, "pooled_activations.npz") },
+  const target: OutputSpec = {
+    madeBy: "probe",
+    flag: "--out",
+    inputs: o.pooled
+      ? { pooled: o.pooled }
+      : { sae: o.saeDir, model: o.modelDir, db_path: o.dbPath },
+  };
+  await checkOutputTarget(out, target);
+  return await writeOutputFolder(out, target, async (tmp) => {
+    const data = o.pooled ? await readPooledFile(o.pooled) : await pooledFromModel(o, tmp);
+    const results = runProbes(data.pooled, data.labels, data.subjects, {
+      protocol: o.protocol,
+      testSubject: o.testSubject,
+      inputs: o.inputs,
+      fit: o.fit,
+      kValues: o.kValues,
+      rankings: o.rankings,
+      oracle: o.oracle,
+      classNames: o.classNames,
+      settings: { ...data.settings, pooled_file: o.pooled ?? join(out, "pooled_activations.npz") },
+    });
+    for (const r of results) {
+      await writeJsonAtomic(join(tmp, `${r.name}.json`), r);
+      const std = r.metrics_std ? ` ± ${r.metrics_std.balanced_accuracy.toFixed(3)}` : "";
+      console.log(
+        `${r.name}: balanced accuracy ${r.metrics.balanced_accuracy.toFixed(3)}${std}, ` +
+          `kappa ${r.metrics.kappa.toFixed(3)}, ${r.converged ? "converged" : "NOT CONVERGED"}`,
+      );
+    }
+    return results;
   });
-  for (const r of results) {
-    await writeJsonAtomic(join(out, `${r.name}.json`), r);
-    const std = r.metrics_std ? ` ± ${r.metrics_std.balanced_accuracy.toFixed(3)}` : "";
-    console.log(
-      `${r.name}: balanced accuracy ${r.metrics.balanced_accuracy.toFixed(3)}${std}, ` +
-        `kappa ${r.metrics.kappa.toFixed(3)}, ${r.converged ? "converged" : "NOT CONVERGED"}`,
-    );
-  }
-  return results;
 }

@@ -197,6 +197,14 @@ export async function loadTrainState(
   }
   validateSaeConfig(cfg);
   const path = join(dir, "train_state.safetensors");
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new CheckpointError(
+      `${path} does not exist: the run in ${out} stopped before its first checkpoint (one every ` +
+        `${cfg.checkpointEvery} steps), so there is nothing to resume; train again with a new --out`,
+    );
+  }
   const file = await readSafetensors(path);
   const m = dSaeOf(cfg);
   const pick = (prefix: string): SaeWeights => {
