@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import {
+  assertFiniteTensors,
   floatTensor,
   readSafetensors,
   type TensorToWrite,
@@ -206,6 +207,7 @@ export async function loadTrainState(
     );
   }
   const file = await readSafetensors(path);
+  assertFiniteTensors(file);
   const m = dSaeOf(cfg);
   const pick = (prefix: string): SaeWeights => {
     const w = {} as SaeWeights;
@@ -289,6 +291,7 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
     );
   }
   const file = await readSafetensors(join(base, "sae_weights.safetensors"));
+  assertFiniteTensors(file);
   return {
     dIn,
     dSae,
