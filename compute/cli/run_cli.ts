@@ -1,6 +1,7 @@
 /** Runs a CLI entry point: prints errors as one clear message and exits non-zero. */
 import { FlagError, type FlagSpec, helpText, type ParsedFlags, parseFlags } from "./flags.ts";
 import { NoAdapterError } from "../gpu/device.ts";
+import { exitWithTask } from "./exit_with_parent.ts";
 
 export interface CliSpec {
   usage: string;
@@ -9,6 +10,7 @@ export interface CliSpec {
 }
 
 export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise<void> {
+  exitWithTask();
   try {
     const parsed = parseFlags(args, spec.flags);
     if (parsed.help) {

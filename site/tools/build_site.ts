@@ -138,14 +138,11 @@ async function buildRun(
     args: [
       "run",
       "-A",
-      "npm:astro",
-      "build",
-      "--root",
+      join(SITE_ROOT, "tools", "astro_build.ts"),
       SITE_ROOT,
-      "--outDir",
       outDir,
-      "--base",
       base,
+      logLevel ?? "quiet",
     ],
     cwd: SITE_ROOT,
     env: {
@@ -164,6 +161,13 @@ async function buildRun(
     throw new SiteBuildError(
       `astro build of ${run} failed:\n${log.split("\n").slice(-30).join("\n")}`,
     );
+  }
+  // Server-build modules Astro sometimes leaves at the output's top level (content-*.mjs,
+  // chunks/): a static site has no pages by those names and runs no server code.
+  for await (const e of Deno.readDir(outDir)) {
+    if ((e.isFile && e.name.endsWith(".mjs")) || (e.isDirectory && e.name === "chunks")) {
+      await Deno.remove(join(outDir, e.name), { recursive: true });
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
   const { files, bytes } = await folderSize(outDir);

@@ -1,0 +1,11 @@
+/**
+ * `deno run -A site/tools/astro_build.ts ROOT OUT_DIR BASE LOG_LEVEL`: Astro's build in this
+ * process, which ends when the site command that started it is killed, so no orphan goes on
+ * writing into a folder the next build has already cleaned away.
+ */
+import { build } from "astro";
+import { exitWithParent } from "../../compute/cli/exit_with_parent.ts";
+
+exitWithParent("the site command");
+const [root, outDir, base, logLevel] = Deno.args;
+await build({ root, outDir, base, logLevel: logLevel === "info" ? "info" : "error" });
