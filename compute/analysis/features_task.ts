@@ -4,7 +4,7 @@ import type { ScalingMode, Split } from "../data/trials.ts";
 import { loadAnalysisInputs } from "./analysis_inputs.ts";
 import { analyseFeatures } from "./features.ts";
 import { writeFeatureOutputs } from "./feature_writers.ts";
-import { checkOutputTarget, type OutputSpec, writeOutputFolder } from "../io/output_folder.ts";
+import { beginOutputFolder, type OutputSpec } from "../io/output_folder.ts";
 
 export interface FeaturesTaskOptions {
   saeDir: string;
@@ -31,8 +31,14 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
     flag: "--out",
     inputs: { sae: o.saeDir, model: o.modelDir, db_path: o.dbPath },
   };
-  await checkOutputTarget(o.out, target);
-  const inputs = await loadAnalysisInputs(o);
+  const output = await beginOutputFolder(o.out, target);
+  let inputs;
+  try {
+    inputs = await loadAnalysisInputs(o);
+  } catch (e) {
+    await output.abort();
+    throw e;
+  }
   try {
     const { set, runner, model, sae } = inputs;
     const bars = new Map<string, Progress>();
@@ -58,27 +64,23 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
       () => [],
     );
     alive.forEach((f, i) => neighbours[f] = near[i]);
-    const written = await writeOutputFolder(
-      o.out,
-      target,
-      (dir) =>
-        writeFeatureOutputs(dir, analysis, set, {
-          classNames: o.classNames,
-          siteTopTrials: o.siteTopTrials,
-          neighbours,
-          chunkSize: sae.dSae > 2048 ? o.chunkSize : 0,
-          settings: {
-            sae: o.saeDir,
-            model: o.modelDir,
-            db_path: o.dbPath,
-            split: o.split,
-            hook: inputs.hook,
-            preprocessing: set.preprocessing,
-            top_k: o.topK,
-            batch_size: o.batchSize,
-          },
-        }),
-    );
+    const written = await writeFeatureOutputs(output.dir, analysis, set, {
+      classNames: o.classNames,
+      siteTopTrials: o.siteTopTrials,
+      neighbours,
+      chunkSize: sae.dSae > 2048 ? o.chunkSize : 0,
+      settings: {
+        sae: o.saeDir,
+        model: o.modelDir,
+        db_path: o.dbPath,
+        split: o.split,
+        hook: inputs.hook,
+        preprocessing: set.preprocessing,
+        top_k: o.topK,
+        batch_size: o.batchSize,
+      },
+    });
+    await output.commit();
     const r = analysis.reconstruction;
     console.log(
       `features: ${set.n} trials, ${alive.length}/${sae.dSae} alive; MSE ${
@@ -87,6 +89,9 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
         `explained variance ${r.explainedVariance.toFixed(4)}, L0 ${r.l0.toFixed(2)}; ` +
         `${written.featureFiles} feature files, ${written.trialFiles} trial pages in ${o.out}`,
     );
+  } catch (e) {
+    await output.abort();
+    throw e;
   } finally {
     inputs.dispose();
   }

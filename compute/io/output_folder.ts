@@ -216,15 +216,18 @@ async function recoverInterrupted(target: string): Promise<void> {
   }
 }
 
+/** An output being built: files go into `dir`; `commit` swaps it in, `abort` throws it away. */
+export interface PendingOutput {
+  dir: string;
+  commit: () => Promise<void>;
+  abort: () => Promise<void>;
+}
+
 /**
- * Checks the target, takes its lock (`.NAME.lock` beside it), builds into a temporary folder
- * beside it with `build`, writes the manifest and swaps the result in.
+ * Checks the target, takes its lock (`.NAME.lock` beside it) and makes the temporary folder
+ * beside it. Taken before a long computation, so a second writer is refused at once.
  */
-export async function writeOutputFolder<T>(
-  target: string,
-  spec: OutputSpec,
-  build: (dir: string) => Promise<T>,
-): Promise<T> {
+export async function beginOutputFolder(target: string, spec: OutputSpec): Promise<PendingOutput> {
   const abs = resolve(target);
   await checkOutputTarget(abs, spec);
   await Deno.mkdir(dirname(abs), { recursive: true });
@@ -232,29 +235,51 @@ export async function writeOutputFolder<T>(
     join(dirname(abs), `.${basename(abs)}.lock`),
     `${spec.flag} ${target}`,
   );
+  const tmp = partialName(abs, Deno.pid);
   try {
     await recoverInterrupted(abs);
     // Checked again under the lock: another writer may have finished meanwhile.
     await checkOutputTarget(abs, spec);
-    const tmp = partialName(abs, Deno.pid);
     await Deno.mkdir(tmp, { recursive: true });
-    let result: T;
-    try {
-      result = await build(tmp);
-      await writeOutputManifest(tmp, spec.madeBy, spec.inputs);
-    } catch (e) {
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-      throw e;
-    }
-    const aside = asideName(abs, Deno.pid);
-    const old = await statOrNull(abs);
-    if (old) await Deno.rename(abs, aside);
-    await Deno.rename(tmp, abs);
-    if (old) await Deno.remove(aside, { recursive: true });
-    return result;
-  } finally {
+  } catch (e) {
     await lock.release();
+    throw e;
   }
+  const abort = async () => {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await lock.release();
+  };
+  const commit = async () => {
+    try {
+      await writeOutputManifest(tmp, spec.madeBy, spec.inputs);
+      const aside = asideName(abs, Deno.pid);
+      const old = await statOrNull(abs);
+      if (old) await Deno.rename(abs, aside);
+      await Deno.rename(tmp, abs);
+      if (old) await Deno.remove(aside, { recursive: true });
+    } finally {
+      await abort();
+    }
+  };
+  return { dir: tmp, commit, abort };
+}
+
+/** beginOutputFolder, `build` into its folder, then commit (or abort when `build` throws). */
+export async function writeOutputFolder<T>(
+  target: string,
+  spec: OutputSpec,
+  build: (dir: string) => Promise<T>,
+): Promise<T> {
+  const pending = await beginOutputFolder(target, spec);
+  let result: T;
+  try {
+    result = await build(pending.dir);
+  } catch (e) {
+    await pending.abort();
+    throw e;
+  }
+  await pending.commit();
+  return result;
 }
 
 /**
