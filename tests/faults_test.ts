@@ -44,14 +44,15 @@ function assertRefused(r: CliResult, pattern: RegExp): void {
   assert.doesNotMatch(text, /^\s+at .*:\d+:\d+\)?$/m, `stack trace printed:\n${text}`);
 }
 
-/** Every file under `dir` (relative path → SHA-256); hidden bookkeeping kept. */
+/** Every file under `dir` (relative path → SHA-256), hidden bookkeeping included. */
 async function snapshot(dir: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   const walk = async (d: string, rel: string) => {
     for await (const e of Deno.readDir(d)) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) await walk(join(d, e.name), r);
-      else {
+      // LMDB's reader table changes whenever the database is opened, even read-only.
+      else if (e.name !== "lock.mdb") {
         const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(join(d, e.name)));
         files.set(r, Array.from(new Uint8Array(digest), (b) => b.toString(16)).join(""));
       }
@@ -472,7 +473,7 @@ Deno.test({
           await Deno.mkdir(join(site, "features", "3"), { recursive: true });
           await Deno.writeTextFile(join(site, "index.html"), "<p>home</p>");
           await Deno.writeTextFile(join(site, "features", "3", "index.html"), "<p>3</p>");
-          await Deno.writeTextFile(join(root, "secret.txt"), "secret");
+          await Deno.writeTextFile(join(root, "secret.txt"), "TOP SECRET CONTENT");
           await Deno.symlink(join(root, "secret.txt"), join(site, "leak.txt"));
           await Deno.symlink(root, join(site, "up"));
           const server = await serveStatic(site, 0);
@@ -482,7 +483,7 @@ Deno.test({
               const r = await fetch(base + path, { method, redirect: "manual" });
               const body = await r.text();
               assert.equal(r.headers.get("x-content-type-options"), "nosniff", path);
-              assert.doesNotMatch(body, /secret/, path);
+              assert.doesNotMatch(body, /TOP SECRET/, path);
               return { status: r.status, location: r.headers.get("location"), body };
             };
             assert.equal((await get("/")).status, 200);

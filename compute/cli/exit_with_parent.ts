@@ -3,22 +3,22 @@
  * as a child; if the task process is killed (kill -9 leaves no chance to forward a signal), the
  * child would go on alone, e.g. a second writer of a checkpoint once the user starts the task
  * again. Also used by the site build's Astro process, whose parent is the site command.
+ *
+ * The check runs in a worker: a main thread busy for seconds (a GPU step, Astro rendering pages)
+ * would delay a timer on its own event loop.
  */
 
-/** How often the parent is checked; the timer does not keep the process alive. */
-const POLL_MS = 500;
-
-export function exitWithParent(why: string): void {
-  const parent = Deno.ppid;
-  const id = setInterval(() => {
-    if (Deno.ppid === parent) return;
-    console.error(`error: ${why} has stopped (process ${parent}); stopping too`);
-    Deno.exit(1);
-  }, POLL_MS);
-  Deno.unrefTimer(id);
+/** Starts watching; the returned function stops it (the worker would keep the process alive). */
+export function exitWithParent(why: string): () => void {
+  const worker = new Worker(new URL("./parent_watch_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  worker.postMessage({ parent: Deno.ppid, why });
+  return () => worker.terminate();
 }
 
 /** Under `deno task` (which sets INIT_CWD, as npm run does), exits with the task process. */
-export function exitWithTask(): void {
-  if (Deno.env.get("INIT_CWD") !== undefined) exitWithParent("the deno task that started this");
+export function exitWithTask(): () => void {
+  if (Deno.env.get("INIT_CWD") === undefined) return () => {};
+  return exitWithParent("the deno task that started this");
 }

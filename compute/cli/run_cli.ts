@@ -10,7 +10,7 @@ export interface CliSpec {
 }
 
 export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise<void> {
-  exitWithTask();
+  const stopWatching = exitWithTask();
   try {
     const parsed = parseFlags(args, spec.flags);
     if (parsed.help) {
@@ -28,5 +28,7 @@ export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise
         `error: ${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}`,
       );}
     Deno.exit(1);
+  } finally {
+    stopWatching();
   }
 }

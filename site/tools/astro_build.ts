@@ -6,6 +6,10 @@
 import { build } from "astro";
 import { exitWithParent } from "../../compute/cli/exit_with_parent.ts";
 
-exitWithParent("the site command");
+const stopWatching = exitWithParent("the site command");
 const [root, outDir, base, logLevel] = Deno.args;
-await build({ root, outDir, base, logLevel: logLevel === "info" ? "info" : "error" });
+try {
+  await build({ root, outDir, base, logLevel: logLevel === "info" ? "info" : "error" });
+} finally {
+  stopWatching();
+}

@@ -26,6 +26,8 @@ export interface StaticServer {
   url: string;
   port: number;
   shutdown: () => Promise<void>;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
 }
 
 /** A response with the headers every answer carries. */
@@ -117,5 +119,10 @@ export async function serveStatic(dir: string, port = 0): Promise<StaticServer> 
   };
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler);
   const actual = (server.addr as Deno.NetAddr).port;
-  return { url: `http://127.0.0.1:${actual}/`, port: actual, shutdown: () => server.shutdown() };
+  return {
+    url: `http://127.0.0.1:${actual}/`,
+    port: actual,
+    shutdown: () => server.shutdown(),
+    finished: server.finished,
+  };
 }
