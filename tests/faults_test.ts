@@ -488,7 +488,7 @@ Deno.test({
             };
             assert.equal((await get("/")).status, 200);
             const redirect = await get("/features/3");
-            assert.deepEqual([redirect.status, redirect.location], [301, "./3/"]);
+            assert.deepEqual([redirect.status, redirect.location], [301, "/features/3/"]);
             assert.equal((await get("/leak.txt")).status, 404);
             assert.equal((await get("/up/secret.txt")).status, 404);
             assert.equal((await get("//evil.com/x%2F..%2F..%2Ffeatures")).status, 400);

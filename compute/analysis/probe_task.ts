@@ -2,7 +2,7 @@
  * `deno task probe`: pool the activations of every trial (or reuse a saved pooled file), run the
  * probe under the chosen protocol and write one JSON per input under `<out>/probe/`.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Progress } from "../cli/progress.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { checkOutputTarget, type OutputSpec, writeOutputFolder } from "../io/output_folder.ts";
@@ -19,6 +19,9 @@ import {
 } from "./probe.ts";
 import type { ProbeProtocolKind, ProbeResult } from "./report_types.ts";
 import type { TopKCriterion } from "./topk_masking.ts";
+
+/** The pooled activations a probe run computes, kept beside its results. */
+const POOLED_FILE = "pooled_activations.npz";
 
 export class ProbeTaskError extends Error {
   constructor(message: string) {
@@ -108,7 +111,7 @@ async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<Pooled
       resampler: set.preprocessing.resampler,
       pooling: "mean and max over the C·p tokens of a trial",
     };
-    await writeNpz(join(out, "pooled_activations.npz"), {
+    await writeNpz(join(out, POOLED_FILE), {
       sae_mean: f32(pooled.saeMean, [pooled.n, pooled.dSae]),
       sae_max: f32(pooled.saeMax, [pooled.n, pooled.dSae]),
       reve_mean: f32(pooled.reveMean, [pooled.n, pooled.dIn]),
@@ -126,16 +129,19 @@ async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<Pooled
 
 export async function runProbeTask(o: ProbeTaskOptions): Promise<ProbeResult[]> {
   const out = join(o.out, "probe");
+  // Refitting from this folder's own pooled file: the file is carried into the new folder.
+  const own = o.pooled !== undefined && resolve(o.pooled) === resolve(out, POOLED_FILE);
   const target: OutputSpec = {
     madeBy: "probe",
     flag: "--out",
     inputs: o.pooled
-      ? { pooled: o.pooled }
+      ? { pooled: own ? undefined : o.pooled }
       : { sae: o.saeDir, model: o.modelDir, db_path: o.dbPath },
   };
   await checkOutputTarget(out, target);
   return await writeOutputFolder(out, target, async (tmp) => {
     const data = o.pooled ? await readPooledFile(o.pooled) : await pooledFromModel(o, tmp);
+    if (own) await Deno.copyFile(o.pooled!, join(tmp, POOLED_FILE));
     const results = runProbes(data.pooled, data.labels, data.subjects, {
       protocol: o.protocol,
       testSubject: o.testSubject,
@@ -145,7 +151,7 @@ export async function runProbeTask(o: ProbeTaskOptions): Promise<ProbeResult[]> 
       rankings: o.rankings,
       oracle: o.oracle,
       classNames: o.classNames,
-      settings: { ...data.settings, pooled_file: o.pooled ?? join(out, "pooled_activations.npz") },
+      settings: { ...data.settings, pooled_file: o.pooled ?? join(out, POOLED_FILE) },
     });
     for (const r of results) {
       await writeJsonAtomic(join(tmp, `${r.name}.json`), r);

@@ -106,8 +106,9 @@ export async function serveStatic(dir: string, port = 0): Promise<StaticServer> 
     let found = await fileInside(join(root, ...segments));
     if (found?.info.isDirectory) {
       if (!url.pathname.endsWith("/")) {
-        // A relative reference: it can only lead to this host.
-        return reply(null, 301, { location: `./${encodeURIComponent(segments.at(-1)!)}/` });
+        // A path on this host: its segments are non-empty, so it never starts with "//".
+        const path = segments.map(encodeURIComponent).join("/");
+        return reply(null, 301, { location: `/${path}/` });
       }
       found = await fileInside(join(found.real, "index.html"));
     }
