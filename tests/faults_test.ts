@@ -252,6 +252,26 @@ Deno.test({
         await keepRun();
       });
 
+      await t.step("2. features asked for another hook than the SAE's is refused", async () => {
+        assertRefused(
+          await cli("features", [
+            "--sae",
+            join(run, "sae"),
+            "--model",
+            model,
+            "--db_path",
+            db,
+            "--hook",
+            "blocks.0.hook_resid_post",
+            "--out",
+            join(root, "features_never"),
+          ]),
+          /--hook blocks\.0\.hook_resid_post differs from the hook the SAE was trained on \(blocks\.1\.hook_resid_post, from .*sae\/cfg\.json\)/,
+        );
+        assert.equal(await exists(join(root, "features_never")), false);
+        assert.deepEqual((await entries(root)).filter((n) => n.includes("features_never")), []);
+      });
+
       await t.step("3. train --out EXISTING_RUN changes nothing", async () => {
         assertRefused(
           await cli("train", [
