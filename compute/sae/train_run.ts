@@ -7,6 +7,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { acquireFolderLock } from "../io/folder_lock.ts";
+import { OUTPUT_MANIFEST, writeOutputManifest } from "../io/output_folder.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { writeRunInfo } from "../pipeline/run_info.ts";
 import { describeAdapter, getGpu } from "../gpu/mod.ts";
@@ -238,12 +239,15 @@ async function trainLocked(o: TrainRunOptions, out: string): Promise<TrainSummar
       created_at: new Date().toISOString(),
     });
   }
+  // Training again: the folder is no longer a finished output until it ends.
+  await Deno.remove(join(out, "sae", OUTPUT_MANIFEST)).catch(() => {});
   const summary = await trainSae(cfg, source, {
     out,
     resume: Boolean(o.resume),
     progress: o.progress,
     gpu,
   });
+  await writeOutputManifest(join(out, "sae"), "train", { activations: path });
   const l = summary.last;
   console.log(
     `done: ${summary.steps} steps, ${summary.tokens} tokens in ${summary.seconds.toFixed(1)} s ` +

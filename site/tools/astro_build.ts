@@ -10,6 +10,11 @@ const stopWatching = exitWithParent("the site command");
 const [root, outDir, base, logLevel] = Deno.args;
 try {
   await build({ root, outDir, base, logLevel: logLevel === "info" ? "info" : "error" });
+} catch (e) {
+  // The message names the page and the file that failed; the stack is Astro's internals.
+  const err = e as Error;
+  console.error(Deno.env.get("EEG_SAE_DEBUG") ? err : `${err.name}: ${err.message}`);
+  Deno.exit(1);
 } finally {
   stopWatching();
 }

@@ -158,9 +158,8 @@ async function buildRun(
     const text = new TextDecoder();
     const log = (text.decode(result.stdout ?? new Uint8Array()) + text.decode(result.stderr))
       .trim();
-    throw new SiteBuildError(
-      `astro build of ${run} failed:\n${log.split("\n").slice(-30).join("\n")}`,
-    );
+    const lines = log.split("\n").filter((l) => !/^\s+at\s/.test(l)).slice(-12);
+    throw new SiteBuildError(`astro build of ${run} failed:\n${lines.join("\n")}`);
   }
   // Server-build modules Astro sometimes leaves at the output's top level (content-*.mjs,
   // chunks/): a static site has no pages by those names and runs no server code.
