@@ -409,6 +409,16 @@ Deno.test({
           assertRefused(r, /unfinished\/features is not a complete output of `deno task features`/);
           assert.doesNotMatch(r.err, /astro|Cannot read properties/i);
           assert.equal(await exists(join(root, "site_never")), false);
+          // A bad file only Astro's pages read: one line naming it, no Astro stack, no output.
+          const broken = join(root, "broken");
+          await copyTree(join(run, "features"), join(broken, "features"));
+          await copyTree(join(run, "probe"), join(broken, "probe"));
+          await Deno.writeTextFile(join(broken, "probe", "zz.json"), '{"x": 1}');
+          assertRefused(
+            await cli("site", ["--run", broken, "--out", join(root, "site_never")]),
+            /astro build of .*broken failed:\n.*broken\/probe\/zz\.json: field "name" must be a string/,
+          );
+          assert.deepEqual((await entries(root)).filter((n) => n.includes("site_never")), []);
         },
       );
 

@@ -10,10 +10,11 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { acquireFolderLock, processAlive } from "./folder_lock.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 
-export const OUTPUT_MANIFEST = ".eeg-sae-manifest.json";
+/** JSON, but without the extension: readers that take every *.json of a folder skip it. */
+export const OUTPUT_MANIFEST = ".eeg-sae-manifest";
 export const OUTPUT_FORMAT = "eeg-sae output v1";
 /** Marks a folder an in-place writer is filling (see writeOutputInPlace). */
-export const PARTIAL_MARKER = ".eeg-sae-partial.json";
+export const PARTIAL_MARKER = ".eeg-sae-partial";
 /** Files up to this size get a SHA-256 in the manifest. */
 const HASHED_BYTES = 1 << 20;
 

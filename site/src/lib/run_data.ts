@@ -86,10 +86,9 @@ export function siteRun(): SiteRun {
   const run = optional("run.json", validateRunInfo);
   const probeDir = at("probe");
   const probes = existsSync(probeDir)
-    // Hidden files (the folder's manifest) are bookkeeping, not probe results.
-    ? readdirSync(probeDir).filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort().map((
-      f,
-    ) => validateProbeResult(readJson(join(probeDir, f)), join(probeDir, f)))
+    ? readdirSync(probeDir).filter((f) => f.endsWith(".json")).sort().map((f) =>
+      validateProbeResult(readJson(join(probeDir, f)), join(probeDir, f))
+    )
     : [];
   cached = {
     dir,
