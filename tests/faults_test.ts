@@ -215,8 +215,34 @@ Deno.test({
           await cli("site", ["--run", run, "--out", mine]),
           /--out .*mine holds files not written by `deno task site`/,
         );
+        // The same rule for every command that writes a folder.
+        assertRefused(
+          await cli("demo", ["--size", "tiny", "--out", mine]),
+          /--out .*mine holds files not written by `deno task demo`/,
+        );
+        assertRefused(
+          await cli("extract", ["--model", model, "--db_path", db, "--out", run]),
+          new RegExp(`--out ${run} contains the input --model ${model}`),
+        );
+        await Deno.mkdir(join(mine, "probe"));
+        await Deno.writeTextFile(join(mine, "probe", "mine.json"), "{}");
+        assertRefused(
+          await cli("probe", [
+            "--sae",
+            join(run, "sae"),
+            "--model",
+            model,
+            "--db_path",
+            db,
+            "--all_subjects",
+            "--out",
+            mine,
+          ]),
+          /--out .*mine\/probe holds files not written by `deno task probe`/,
+        );
         assert.equal(await Deno.readTextFile(join(mine, "notes.txt")), "my notes");
-        assert.deepEqual(await entries(mine), ["notes.txt"]);
+        assert.equal(await Deno.readTextFile(join(mine, "probe", "mine.json")), "{}");
+        assert.deepEqual(await entries(mine), ["notes.txt", "probe"]);
         await keepRun();
       });
 
