@@ -128,14 +128,14 @@ Deno.test({
       const redirect = await get(`features/${alive[0]}`);
       assert.deepEqual(redirect.status, 301);
       assert.deepEqual(
-        new URL(redirect.headers.get("location")!).pathname,
+        new URL(redirect.headers.get("location")!, server.url).pathname,
         `/features/${alive[0]}/`,
       );
       const missing = await get("nope/");
       assert.deepEqual(missing.status, 404);
       await missing.body?.cancel();
       const escape = await get("..%2F..%2Fetc%2Fpasswd");
-      assert.ok(escape.status === 403 || escape.status === 404, `escape got ${escape.status}`);
+      assert.ok([400, 403, 404].includes(escape.status), `escape got ${escape.status}`);
       await escape.body?.cancel();
     } finally {
       await server.shutdown();

@@ -2,6 +2,7 @@
  * What `features` and `probe` both open: the trials (LMDB, one split or all, preprocessed to what
  * REVE expects), the REVE model, the trained SAE, and the runner that chains them on the GPU.
  */
+import { resolve } from "node:path";
 import { getGpu } from "../gpu/mod.ts";
 import { LmdbSource } from "../data/lmdb_source.ts";
 import { preprocessTrialSet, REVE_SFREQ } from "../data/preprocess.ts";
@@ -80,9 +81,49 @@ export function trainedScaling(cfg: AnalysisSaeCfg): ScalingMode | undefined {
   }
 }
 
+/**
+ * What the SAE was trained on (its cfg.json: hook, model, data) against what this command reads:
+ * another hook is an error, another model or database a note on stderr (a moved folder is the
+ * same model; a different one makes the features describe activations the SAE never saw).
+ */
+export function checkSaeProvenance(cfg: AnalysisSaeCfg, o: AnalysisInputOptions): void {
+  const cfgPath = `${o.saeDir}/cfg.json`;
+  if (o.hook !== undefined && cfg.hook_name && o.hook !== cfg.hook_name) {
+    throw new AnalysisInputError(
+      `--hook ${o.hook} differs from the hook the SAE was trained on (${cfg.hook_name}, from ` +
+        `${cfgPath}); leave --hook out to use it`,
+    );
+  }
+  const notes: string[] = [];
+  if (
+    typeof cfg.model === "string" && cfg.model !== "" && resolve(cfg.model) !== resolve(o.modelDir)
+  ) {
+    notes.push(`model ${cfg.model}, this command reads --model ${o.modelDir}`);
+  }
+  let source: unknown;
+  try {
+    source = typeof cfg.preprocessing === "string" ? JSON.parse(cfg.preprocessing)?.source : null;
+  } catch {
+    source = null;
+  }
+  const db = typeof source === "string" && source.startsWith("lmdb ") ? source.slice(5) : null;
+  if (db && resolve(db) !== resolve(o.dbPath)) {
+    notes.push(`data ${db}, this command reads --db_path ${o.dbPath}`);
+  }
+  if (notes.length > 0) {
+    console.error(`note: the SAE (${cfgPath}) was trained on ${notes.join("; ")}`);
+  }
+}
+
 export async function loadAnalysisInputs(o: AnalysisInputOptions): Promise<AnalysisInputs> {
   const gpu = await getGpu();
   const { sae, cfg } = await loadAnalysisSae(o.saeDir, gpu, o.hook);
+  try {
+    checkSaeProvenance(cfg, o);
+  } catch (e) {
+    sae.dispose();
+    throw e;
+  }
   const trained = trainedScaling(cfg);
   if (o.scaling && trained && o.scaling !== trained) {
     sae.dispose();

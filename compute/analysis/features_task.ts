@@ -4,6 +4,7 @@ import type { ScalingMode, Split } from "../data/trials.ts";
 import { loadAnalysisInputs } from "./analysis_inputs.ts";
 import { analyseFeatures } from "./features.ts";
 import { writeFeatureOutputs } from "./feature_writers.ts";
+import { beginOutputFolder, type OutputSpec } from "../io/output_folder.ts";
 
 export interface FeaturesTaskOptions {
   saeDir: string;
@@ -27,7 +28,19 @@ export interface FeaturesTaskOptions {
 }
 
 export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
-  const inputs = await loadAnalysisInputs(o);
+  const target: OutputSpec = {
+    madeBy: "features",
+    flag: "--out",
+    inputs: { sae: o.saeDir, model: o.modelDir, db_path: o.dbPath },
+  };
+  const output = await beginOutputFolder(o.out, target);
+  let inputs;
+  try {
+    inputs = await loadAnalysisInputs(o);
+  } catch (e) {
+    await output.abort();
+    throw e;
+  }
   try {
     const { set, runner, model, sae } = inputs;
     const bars = new Map<string, Progress>();
@@ -53,7 +66,7 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
       () => [],
     );
     alive.forEach((f, i) => neighbours[f] = near[i]);
-    const written = await writeFeatureOutputs(o.out, analysis, set, {
+    const written = await writeFeatureOutputs(output.dir, analysis, set, {
       classNames: o.classNames,
       siteTopTrials: o.siteTopTrials,
       neighbours,
@@ -69,6 +82,7 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
         batch_size: o.batchSize,
       },
     });
+    await output.commit();
     const r = analysis.reconstruction;
     console.log(
       `features: ${set.n} trials, ${alive.length}/${sae.dSae} alive; MSE ${
@@ -77,6 +91,9 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
         `explained variance ${r.explainedVariance.toFixed(4)}, L0 ${r.l0.toFixed(2)}; ` +
         `${written.featureFiles} feature files, ${written.trialFiles} trial pages in ${o.out}`,
     );
+  } catch (e) {
+    await output.abort();
+    throw e;
   } finally {
     inputs.dispose();
   }

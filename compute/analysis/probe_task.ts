@@ -2,9 +2,10 @@
  * `deno task probe`: pool the activations of every trial (or reuse a saved pooled file), run the
  * probe under the chosen protocol and write one JSON per input under `<out>/probe/`.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Progress } from "../util/progress.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
+import { checkOutputTarget, type OutputSpec, writeOutputFolder } from "../io/output_folder.ts";
 import { asFloat32, f32, i32, type NdArray, str } from "../io/npy.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
 import type { ScalingMode } from "../data/trials.ts";
@@ -19,6 +20,9 @@ import {
 import type { ProbeProtocolKind, ProbeResult } from "../../schema/run_folder.ts";
 import type { TopKCriterion } from "./topk_masking.ts";
 import { EegSaeError } from "../util/errors.ts";
+
+/** The pooled activations a probe run computes, kept beside its results. */
+const POOLED_FILE = "pooled_activations.npz";
 
 export class ProbeTaskError extends EegSaeError {}
 
@@ -105,7 +109,7 @@ async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<Pooled
       resampler: set.preprocessing.resampler,
       pooling: "mean and max over the C·p tokens of a trial",
     };
-    await writeNpz(join(out, "pooled_activations.npz"), {
+    await writeNpz(join(out, POOLED_FILE), {
       sae_mean: f32(pooled.saeMean, [pooled.n, pooled.dSae]),
       sae_max: f32(pooled.saeMax, [pooled.n, pooled.dSae]),
       reve_mean: f32(pooled.reveMean, [pooled.n, pooled.dIn]),
@@ -123,25 +127,38 @@ async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<Pooled
 
 export async function runProbeTask(o: ProbeTaskOptions): Promise<ProbeResult[]> {
   const out = join(o.out, "probe");
-  const data = o.pooled ? await readPooledFile(o.pooled) : await pooledFromModel(o, out);
-  const results = runProbes(data.pooled, data.labels, data.subjects, {
-    protocol: o.protocol,
-    testSubject: o.testSubject,
-    inputs: o.inputs,
-    fit: o.fit,
-    kValues: o.kValues,
-    rankings: o.rankings,
-    oracle: o.oracle,
-    classNames: o.classNames,
-    settings: { ...data.settings, pooled_file: o.pooled ?? join(out, "pooled_activations.npz") },
+  // Refitting from this folder's own pooled file: the file is carried into the new folder.
+  const own = o.pooled !== undefined && resolve(o.pooled) === resolve(out, POOLED_FILE);
+  const target: OutputSpec = {
+    madeBy: "probe",
+    flag: "--out",
+    inputs: o.pooled
+      ? { pooled: own ? undefined : o.pooled }
+      : { sae: o.saeDir, model: o.modelDir, db_path: o.dbPath },
+  };
+  await checkOutputTarget(out, target);
+  return await writeOutputFolder(out, target, async (tmp) => {
+    const data = o.pooled ? await readPooledFile(o.pooled) : await pooledFromModel(o, tmp);
+    if (own) await Deno.copyFile(o.pooled!, join(tmp, POOLED_FILE));
+    const results = runProbes(data.pooled, data.labels, data.subjects, {
+      protocol: o.protocol,
+      testSubject: o.testSubject,
+      inputs: o.inputs,
+      fit: o.fit,
+      kValues: o.kValues,
+      rankings: o.rankings,
+      oracle: o.oracle,
+      classNames: o.classNames,
+      settings: { ...data.settings, pooled_file: o.pooled ?? join(out, POOLED_FILE) },
+    });
+    for (const r of results) {
+      await writeJsonAtomic(join(tmp, `${r.name}.json`), r);
+      const std = r.metrics_std ? ` ± ${r.metrics_std.balanced_accuracy.toFixed(3)}` : "";
+      console.log(
+        `${r.name}: balanced accuracy ${r.metrics.balanced_accuracy.toFixed(3)}${std}, ` +
+          `kappa ${r.metrics.kappa.toFixed(3)}, ${r.converged ? "converged" : "NOT CONVERGED"}`,
+      );
+    }
+    return results;
   });
-  for (const r of results) {
-    await writeJsonAtomic(join(out, `${r.name}.json`), r);
-    const std = r.metrics_std ? ` ± ${r.metrics_std.balanced_accuracy.toFixed(3)}` : "";
-    console.log(
-      `${r.name}: balanced accuracy ${r.metrics.balanced_accuracy.toFixed(3)}${std}, ` +
-        `kappa ${r.metrics.kappa.toFixed(3)}, ${r.converged ? "converged" : "NOT CONVERGED"}`,
-    );
-  }
-  return results;
 }

@@ -2,6 +2,7 @@
 import { FlagError, type FlagSpec, helpText, type ParsedFlags, parseFlags } from "./flags.ts";
 import { LEGACY_FLAGS } from "./flag_registry.ts";
 import { NoAdapterError } from "../gpu/device.ts";
+import { exitWithTask } from "../util/exit_with_parent.ts";
 
 export interface CliSpec {
   usage: string;
@@ -10,6 +11,7 @@ export interface CliSpec {
 }
 
 export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise<void> {
+  const stopWatching = exitWithTask();
   try {
     const parsed = parseFlags(args, spec.flags, LEGACY_FLAGS);
     if (parsed.help) {
@@ -29,5 +31,7 @@ export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise
         `error: ${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}`,
       );}
     Deno.exit(1);
+  } finally {
+    stopWatching();
   }
 }

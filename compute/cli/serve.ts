@@ -12,5 +12,7 @@ await runCli({
   main: async ({ values }) => {
     const server = await serveStatic(str(values, "dir"), num(values, "port"));
     console.log(`serving ${str(values, "dir")} at ${server.url} (Ctrl-C to stop)`);
+    // Serving is this command's whole run (and keeps its parent watch going).
+    await server.finished;
   },
 });

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { NdArray } from "../io/npy.ts";
 import { decodePickle, isNdArray, PickleError, type PickleValue } from "../io/pickle_decode.ts";
 import { BCIC2A_CHANNELS } from "./montage.ts";
+import { checkLmdbDataFile } from "./lmdb_header.ts";
 import { type Split, SPLITS, type Trial, type TrialMeta, type TrialSource } from "./trials.ts";
 import { EegSaeError } from "../util/errors.ts";
 
@@ -83,6 +84,11 @@ export class LmdbSource implements TrialSource {
     if (!info?.isFile) {
       throw new LmdbSourceError(`${path}: not an LMDB database directory (no data.mdb inside)`);
     }
+    try {
+      await checkLmdbDataFile(join(path, "data.mdb"));
+    } catch (e) {
+      throw new LmdbSourceError((e as Error).message);
+    }
     const sidecar = await readSidecar(path);
     const channels = options.channels ?? sidecar?.channels ?? BCIC2A_CHANNELS;
     const sfreq = options.sfreq ?? sidecar?.sfreq ?? LMDB_DEFAULT_SFREQ;
@@ -104,7 +110,7 @@ export class LmdbSource implements TrialSource {
       return LmdbSource.#scan(path, db, channels, sfreq, unitScale, options.skipBad === true);
     } catch (e) {
       db.close();
-      throw e;
+      throw withPath(path, e);
     }
   }
 
@@ -128,36 +134,65 @@ export class LmdbSource implements TrialSource {
 
     const metas: TrialMeta[] = [];
     const skipped: SkippedTrial[] = [];
-    let layout: LmdbLayout | undefined;
-    let samples = 0;
+    const fail = (key: string, e: unknown) => {
+      if (!(e instanceof LmdbSourceError || e instanceof PickleError)) throw e;
+      const reason = e.message.replace(/^key "[^"]*": /, "");
+      if (!skipBad) {
+        throw new LmdbSourceError(
+          `${path}: key "${key}": ${reason} (use --skip_bad to skip bad trials)`,
+        );
+      }
+      skipped.push({ key, reason });
+    };
+    // Only what the checks need: holding every decoded signal would double the memory.
+    const decodedTrials: { key: string; decoded: Omit<DecodedTrial, "eeg"> }[] = [];
     for (const key of keys) {
       try {
         const value = db.get(keyBytes(key));
         if (value === undefined) throw new LmdbSourceError("value vanished while reading");
-        const decoded = decodeTrialValue(value, key, channels.length, unitScale);
-        if (!layout) {
-          layout = decoded.layout;
-          samples = decoded.samples;
-        } else if (decoded.samples !== samples) {
+        decodedTrials.push({
+          key,
+          decoded: decodeTrialValue(value, key, channels.length, unitScale),
+        });
+      } catch (e) {
+        fail(key, e);
+      }
+    }
+    // The normal trial length is that of most trials, so one odd trial, even the first, is the
+    // one reported (or skipped), not all the others.
+    const counts = new Map<number, number>();
+    for (const t of decodedTrials) {
+      counts.set(t.decoded.samples, (counts.get(t.decoded.samples) ?? 0) + 1);
+    }
+    let samples = 0;
+    for (const [n, c] of counts) if (c > (counts.get(samples) ?? 0)) samples = n;
+    let layout: LmdbLayout | undefined;
+    for (const { key, decoded } of decodedTrials) {
+      try {
+        if (decoded.samples !== samples) {
           throw new LmdbSourceError(
-            `sample has ${decoded.samples} time points, the first trial had ${samples}`,
+            `sample has ${decoded.samples} time points, ${counts.get(samples)} of the ` +
+              `${decodedTrials.length} trials have ${samples}`,
           );
         }
+        layout ??= decoded.layout;
         const { subject, session } = parseKey(key);
         metas.push({ key, label: decoded.label, subject, session });
       } catch (e) {
-        if (!(e instanceof LmdbSourceError || e instanceof PickleError)) throw e;
-        const reason = e.message.replace(/^key "[^"]*": /, "");
-        if (!skipBad) {
-          throw new LmdbSourceError(
-            `${path}: key "${key}": ${reason} (use --skip_bad to skip bad trials)`,
-          );
-        }
-        skipped.push({ key, reason });
+        fail(key, e);
       }
     }
     if (!layout || metas.length === 0) {
       throw new LmdbSourceError(`${path}: no readable trials (${skipped.length} skipped)`);
+    }
+    if (skipped.length > 0) {
+      // --skip_bad says what it left out, whichever command opened the database.
+      const shown = skipped.slice(0, 10).map((t) => `  ${t.key}: ${t.reason}`);
+      if (skipped.length > 10) shown.push(`  ... and ${skipped.length - 10} more`);
+      console.error(
+        `${path}: skipped ${skipped.length} of ${keys.length} trials (--skip_bad):\n` +
+          shown.join("\n"),
+      );
     }
     const splitSource = assignSplits(path, metas, splitEntry);
     return new LmdbSource(
@@ -181,7 +216,12 @@ export class LmdbSource implements TrialSource {
         `${this.path}: trial index ${index} outside 0..${this.trials.length - 1}`,
       );
     }
-    const value = this.db.get(keyBytes(meta.key));
+    let value: Uint8Array | undefined;
+    try {
+      value = this.db.get(keyBytes(meta.key));
+    } catch (e) {
+      throw withPath(this.path, e);
+    }
     if (value === undefined) throw new LmdbSourceError(`${this.path}: key "${meta.key}" vanished`);
     const { eeg } = decodeTrialValue(value, meta.key, this.channels.length, this.unitScale);
     return Promise.resolve({ ...meta, eeg });
@@ -337,14 +377,41 @@ async function readSidecar(path: string): Promise<DatasetSidecar | undefined> {
   } catch {
     return undefined;
   }
-  const v = JSON.parse(text) as Partial<DatasetSidecar>;
-  if (
-    typeof v.sfreq !== "number" || !Array.isArray(v.channels) ||
-    v.channels.some((c) => typeof c !== "string")
-  ) {
-    throw new LmdbSourceError(`${file}: expected {"sfreq": number, "channels": [str, ...]}`);
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new LmdbSourceError(`${file}: not valid JSON: ${(e as Error).message}`);
   }
-  return { sfreq: v.sfreq, channels: v.channels, unit_scale: v.unit_scale };
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new LmdbSourceError(`${file}: expected an object {"sfreq": ..., "channels": [...]}`);
+  }
+  const field = (name: string, want: string) =>
+    new LmdbSourceError(`${file}: field "${name}" must be ${want}, got ${JSON.stringify(v[name])}`);
+  if (typeof v.sfreq !== "number" || !(v.sfreq > 0)) throw field("sfreq", "a number > 0");
+  if (
+    !Array.isArray(v.channels) || v.channels.length === 0 ||
+    v.channels.some((c) => typeof c !== "string")
+  ) throw field("channels", "a non-empty list of channel names");
+  if (
+    v.unit_scale !== undefined &&
+    (typeof v.unit_scale !== "number" || !Number.isFinite(v.unit_scale) || v.unit_scale === 0)
+  ) throw field("unit_scale", "a finite non-zero number");
+  if (v.generator !== undefined && typeof v.generator !== "string") {
+    throw field("generator", "a string");
+  }
+  return {
+    sfreq: v.sfreq,
+    channels: v.channels as string[],
+    unit_scale: v.unit_scale as number | undefined,
+    generator: v.generator as string | undefined,
+  };
+}
+
+/** A database error (e.g. MDB_PAGE_NOTFOUND on a corrupted page) with the database's path. */
+function withPath(path: string, e: unknown): Error {
+  if (e instanceof LmdbSourceError) return e;
+  return new LmdbSourceError(`${path}: cannot read the LMDB: ${(e as Error).message ?? e}`);
 }
 
 const encoder = new TextEncoder();

@@ -240,6 +240,25 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   return { path, metadata, tensors };
 }
 
+/**
+ * Throws naming the first tensor of `file` that holds NaN or ±Inf, and where: weights that are
+ * not finite make every output NaN without any other error.
+ */
+export function assertFiniteTensors(file: SafetensorsFile): void {
+  for (const [name, t] of file.tensors) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) {
+        throw new SafetensorsError(
+          file.path,
+          `tensor "${name}" [${t.shape}] holds ${d[i]} at flat index ${i}`,
+        );
+      }
+    }
+  }
+}
+
 /** A float tensor by name, with an optional shape check; throws naming the file and tensor. */
 export function floatTensor(
   file: SafetensorsFile,

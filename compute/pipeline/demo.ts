@@ -20,6 +20,7 @@ import { runProbeTask } from "../analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
 import { siteCommand } from "../../site/tools/site_command.ts";
 import { EegSaeError } from "../util/errors.ts";
+import { writeOutputInPlace } from "../io/output_folder.ts";
 
 export type DemoSize = "tiny" | "small" | "full";
 
@@ -121,14 +122,30 @@ function stage(n: number, total: number, what: string): void {
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
   const out = resolve(o.out);
-  const preset = DEMO_SIZES[o.size];
   // Fail before writing anything when there is no adapter.
   await getGpu();
   const stages = o.site ? 6 : 5;
   const randomWeights = o.model === undefined;
   if (o.dbPath && o.gdfDir) throw new DemoError("give --db_path or --gdf_dir, not both");
   const synthetic = o.dbPath === undefined && o.gdfDir === undefined;
+  return await writeOutputInPlace(
+    out,
+    {
+      madeBy: "demo",
+      flag: "--out",
+      inputs: { model: o.model, db_path: o.dbPath, gdf_dir: o.gdfDir },
+    },
+    () => runStages(o, out, { stages, randomWeights, synthetic, started }),
+  );
+}
 
+async function runStages(
+  o: DemoOptions,
+  out: string,
+  s: { stages: number; randomWeights: boolean; synthetic: boolean; started: number },
+): Promise<DemoResult> {
+  const { stages, randomWeights, synthetic, started } = s;
+  const preset = DEMO_SIZES[o.size];
   stage(
     1,
     stages,
@@ -201,6 +218,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       batchSize: 32,
     },
     out,
+    folderChecked: true,
     config: {
       expansionFactor: preset.expansionFactor,
       totalTrainingTokens: preset.totalTrainingTokens,

@@ -5,18 +5,30 @@
  * (run.json, in the site's RunInfo schema, is written by the pipeline stage that knows the
  * dataset; a bare activations file cannot fill it.)
  */
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { acquireFolderLock } from "../io/folder_lock.ts";
+import { OUTPUT_MANIFEST, writeOutputManifest } from "../io/output_folder.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { writeRunInfo } from "./run_info.ts";
 import { describeAdapter, getGpu } from "../gpu/mod.ts";
-import { defaultSaeConfig, describeSteps, type SaeTrainConfig } from "../sae/config.ts";
+import {
+  defaultSaeConfig,
+  describeSteps,
+  type SaeTrainConfig,
+  validateSaeConfig,
+} from "../sae/config.ts";
 import { openActivationFiles } from "../sae/activation_store.ts";
 import { loadTrainState } from "../sae/checkpoint.ts";
 import { trainSae, type TrainSummary } from "../sae/trainer.ts";
 import { extractDataset } from "../reve/extract_dataset.ts";
-import { ACTIVATION_INDEX, type ActivationIndex } from "../reve/activation_shards.ts";
+import {
+  ACTIVATION_INDEX,
+  type ActivationIndex,
+  readActivationIndex,
+} from "../reve/activation_shards.ts";
 import type { ScalingMode } from "../data/trials.ts";
 import type { SourceSpec } from "../data/open_source.ts";
+import { canonicalHookName } from "../reve/hooks.ts";
 import { EegSaeError } from "../util/errors.ts";
 
 export class TrainSetupError extends EegSaeError {}
@@ -39,6 +51,8 @@ export interface TrainRunOptions {
   /** REVE path: extract the hook over this dataset into `<out>/activations`, then train on it. */
   reve?: ReveExtractSpec;
   out: string;
+  /** The caller (the demo) has checked `out` and holds its lock: its earlier stages are there. */
+  folderChecked?: boolean;
   resume?: string;
   /** Config fields given on the command line (d_in comes from the activations). */
   config: Partial<SaeTrainConfig>;
@@ -49,10 +63,9 @@ export interface TrainRunOptions {
   progress: boolean;
 }
 
-/** Activations through REVE by the extract path (reused when a previous run already wrote them). */
+/** Activations through REVE by the extract path, into the new run folder. */
 async function extractForTraining(spec: ReveExtractSpec, out: string): Promise<string> {
   const dir = join(out, "activations");
-  if (await extractedBefore(out)) return dir;
   const index = await extractDataset({
     model: spec.model,
     source: spec.source,
@@ -113,14 +126,80 @@ async function shardProvenance(path: string): Promise<Record<string, string | nu
   };
 }
 
+/** A new run needs an absent or empty folder; checked before anything is written. */
+async function checkNewRunFolder(out: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = [];
+    for await (const e of Deno.readDir(out)) entries.push(e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    if (e instanceof Deno.errors.NotADirectory) {
+      throw new TrainSetupError(`--out ${out} exists and is not a folder`);
+    }
+    throw e;
+  }
+  if (entries.length === 0) return;
+  const hasRun = entries.includes("sae");
+  throw new TrainSetupError(
+    `--out ${out} already exists and is not empty` +
+      (hasRun
+        ? `: continue that run with --resume ${out}, or choose another --out`
+        : "; choose a new folder"),
+  );
+}
+
+/** On --resume with --db_path: the activations extracted before must be those asked for now. */
+function checkActivationsMatch(index: ActivationIndex, spec: ReveExtractSpec, dir: string): void {
+  const depth = Number(index.model.config.depth);
+  const asked = canonicalHookName(spec.hook, spec.blockLayer).replace(
+    /^blocks\.(-\d+)\./,
+    (_, l: string) => `blocks.${depth + Number(l)}.`,
+  );
+  const wrong: string[] = [];
+  if (index.hook !== asked) wrong.push(`hook ${index.hook}, asked ${asked}`);
+  const data = index.preprocessing.source.replace(/^(lmdb|gdf) /, "");
+  const askedData = spec.source.dbPath ?? spec.source.gdf;
+  if (askedData !== undefined && resolve(data) !== resolve(askedData)) {
+    wrong.push(`data ${data}, asked ${askedData}`);
+  }
+  if (resolve(index.model.path) !== resolve(spec.model)) {
+    wrong.push(`model ${index.model.path}, asked ${spec.model}`);
+  }
+  if (index.preprocessing.scaling !== spec.scaling) {
+    wrong.push(`scaling ${index.preprocessing.scaling}, asked ${spec.scaling}`);
+  }
+  if (wrong.length > 0) {
+    throw new TrainSetupError(
+      `${join(dir, ACTIVATION_INDEX)} does not match this command: ${wrong.join("; ")}`,
+    );
+  }
+}
+
 export async function runTraining(o: TrainRunOptions): Promise<TrainSummary> {
   const out = o.resume ?? o.out;
+  // Everything is checked before anything is written.
+  if (!o.resume && !o.folderChecked) await checkNewRunFolder(out);
+  const lock = await acquireFolderLock(
+    join(dirname(resolve(out)), `.${basename(resolve(out))}.lock`),
+    `the run folder ${out}`,
+  );
+  try {
+    return await trainLocked(o, out);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(o: TrainRunOptions, out: string): Promise<TrainSummary> {
   let base: Partial<SaeTrainConfig> = o.config;
   if (o.resume) base = (await loadTrainState(o.resume)).cfg;
   const defaults = defaultSaeConfig(1);
   console.log(`training plan: ${describeSteps({ ...defaults, ...base })}`);
-  const path = o.activations ?? (o.reve ? await extractForTraining(o.reve, out) : undefined) ??
-    (o.resume ? await extractedBefore(out) : undefined);
+  const earlier = o.resume ? await extractedBefore(out) : undefined;
+  if (earlier && o.reve) checkActivationsMatch(await readActivationIndex(earlier), o.reve, earlier);
+  const path = o.activations ?? earlier ??
+    (o.reve ? await extractForTraining(o.reve, out) : undefined);
   if (!path) {
     throw new TrainSetupError(
       "give --activations FILE.npy|DIR, or --db_path or --gdf with --model",
@@ -138,6 +217,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainSummary> {
     provenance: { ...o.config.provenance, ...(await shardProvenance(path)) },
     dIn: source.dIn,
   });
+  if (!o.resume) validateSaeConfig(cfg);
   const gpu = await getGpu();
   console.log(
     `${o.resume ? "resuming" : "training"} ${cfg.architecture} SAE d_in ${cfg.dIn} → d_sae ${
@@ -166,12 +246,15 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainSummary> {
       created_at: new Date().toISOString(),
     });
   }
+  // Training again: the folder is no longer a finished output until it ends.
+  await Deno.remove(join(out, "sae", OUTPUT_MANIFEST)).catch(() => {});
   const summary = await trainSae(cfg, source, {
     out,
     resume: Boolean(o.resume),
     progress: o.progress,
     gpu,
   });
+  await writeOutputManifest(join(out, "sae"), "train", { activations: path });
   const l = summary.last;
   console.log(
     `done: ${summary.steps} steps, ${summary.tokens} tokens in ${summary.seconds.toFixed(1)} s ` +

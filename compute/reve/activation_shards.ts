@@ -131,7 +131,12 @@ export class ActivationShardWriter {
 /** Reads a folder's index.json. */
 export async function readActivationIndex(dir: string): Promise<ActivationIndex> {
   const path = `${dir}/${ACTIVATION_INDEX}`;
-  const index = JSON.parse(await Deno.readTextFile(path)) as ActivationIndex;
+  let index: ActivationIndex;
+  try {
+    index = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new ActivationShardError(`${path}: ${(e as Error).message}`);
+  }
   if (index.format !== ACTIVATION_FORMAT) {
     throw new ActivationShardError(
       `${path}: format "${index.format}", expected "${ACTIVATION_FORMAT}"`,

@@ -17,6 +17,7 @@ import {
   parseOutputName,
 } from "./hooks.ts";
 import { loadReve } from "./model.ts";
+import { checkOutputTarget, type OutputSpec, writeOutputFolder } from "../io/output_folder.ts";
 
 export interface DatasetExtractOptions {
   model: string;
@@ -39,6 +40,12 @@ export interface DatasetExtractOptions {
 /** Runs the extraction; returns the index written. */
 export async function extractDataset(opts: DatasetExtractOptions): Promise<ActivationIndex> {
   const log = opts.log ?? (() => {});
+  const target: OutputSpec = {
+    madeBy: "extract",
+    flag: "--out",
+    inputs: { model: opts.model, db_path: opts.source.dbPath, gdf: opts.source.gdf },
+  };
+  await checkOutputTarget(opts.out, target);
   const source = await openTrialSource(opts.source);
   let set;
   try {
@@ -66,39 +73,41 @@ export async function extractDataset(opts: DatasetExtractOptions): Promise<Activ
     const patches = patchCount(cfg, set.samples);
     const shape = outputShape(request, cfg, 1, C, patches);
     const d = shape.slice(2).reduce((a, b) => a * b, 1);
-    const writer = new ActivationShardWriter(opts.out, {
-      hook,
-      d,
-      channels: set.channels,
-      patches,
-      samples: set.samples,
-      tokens_per_trial: C * patches,
-      token_order: "trial-major; inside a trial channel-major: row c·patches + i",
-      model: { path: opts.model, config: toConfigJson(cfg) },
-      preprocessing: set.preprocessing,
-      trials: {
-        key: set.keys,
-        label: [...set.labels],
-        subject: [...set.subjects],
-        session: set.sessions,
-      },
-    }, opts.trialsPerShard);
-    const per = C * set.samples;
-    for (let from = 0; from < set.n; from += opts.batchSize) {
-      const to = Math.min(set.n, from + opts.batchSize);
-      const out = await model.forward({
-        eeg: set.eeg.subarray(from * per, to * per) as Float32Array<ArrayBuffer>,
-        batch: to - from,
-        channels: C,
+    return await writeOutputFolder(opts.out, target, async (dir) => {
+      const writer = new ActivationShardWriter(dir, {
+        hook,
+        d,
+        channels: set.channels,
+        patches,
         samples: set.samples,
-        pos,
-        channelNames: set.channels,
-        firstTrial: from,
-      }, { outputs: [hook] });
-      await writer.add(out.get(hook)!, Array.from({ length: to - from }, (_, k) => from + k));
-      log(`extract: ${to}/${set.n} trials`);
-    }
-    return await writer.finish();
+        tokens_per_trial: C * patches,
+        token_order: "trial-major; inside a trial channel-major: row c·patches + i",
+        model: { path: opts.model, config: toConfigJson(cfg) },
+        preprocessing: set.preprocessing,
+        trials: {
+          key: set.keys,
+          label: [...set.labels],
+          subject: [...set.subjects],
+          session: set.sessions,
+        },
+      }, opts.trialsPerShard);
+      const per = C * set.samples;
+      for (let from = 0; from < set.n; from += opts.batchSize) {
+        const to = Math.min(set.n, from + opts.batchSize);
+        const out = await model.forward({
+          eeg: set.eeg.subarray(from * per, to * per) as Float32Array<ArrayBuffer>,
+          batch: to - from,
+          channels: C,
+          samples: set.samples,
+          pos,
+          channelNames: set.channels,
+          firstTrial: from,
+        }, { outputs: [hook] });
+        await writer.add(out.get(hook)!, Array.from({ length: to - from }, (_, k) => from + k));
+        log(`extract: ${to}/${set.n} trials`);
+      }
+      return await writer.finish();
+    });
   } finally {
     model.dispose();
   }

@@ -4,7 +4,7 @@
  * once, with near-match suggestions for misspelt keys.
  */
 import { nearMatches } from "../data/montage.ts";
-import { readSafetensors } from "../io/safetensors.ts";
+import { assertFiniteTensors, readSafetensors } from "../io/safetensors.ts";
 import { innerDim, mlpHidden, type ReveConfig } from "./config.ts";
 import { EegSaeError } from "../util/errors.ts";
 
@@ -109,6 +109,7 @@ export async function readReveWeights(
 ): Promise<Map<string, HostTensor>> {
   const file = await readSafetensors(path);
   validateWeights(file.tensors, cfg, path);
+  assertFiniteTensors(file);
   const out = new Map<string, HostTensor>();
   for (const [key, t] of file.tensors) {
     // Validation has rejected integer dtypes; the file was read into an ArrayBuffer.

@@ -10,6 +10,16 @@ import { join } from "node:path";
 import { asFloat32, readNpy } from "../io/npy.ts";
 import { Rng, type RngState } from "../data/rng.ts";
 import { EegSaeError } from "../util/errors.ts";
+import { ACTIVATION_INDEX, readActivationIndex } from "../reve/activation_shards.ts";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class ActivationSourceError extends EegSaeError {}
 
@@ -80,7 +90,14 @@ export class ShardStream implements TokenStream {
         cause: e,
       });
     }
-    if (info.isDirectory) {
+    if (info.isDirectory && await exists(join(path, ACTIVATION_INDEX))) {
+      // An extract folder: exactly the shards its index lists, never strays beside them.
+      const index = await readActivationIndex(path);
+      files = index.shards.map((s) => join(path, s.file));
+      if (files.length === 0) {
+        throw new ActivationSourceError(`${join(path, ACTIVATION_INDEX)} lists no shards`);
+      }
+    } else if (info.isDirectory) {
       files = [];
       for await (const e of Deno.readDir(path)) {
         if (e.isFile && e.name.endsWith(".npy")) files.push(join(path, e.name));

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import {
+  assertFiniteTensors,
   floatTensor,
   readSafetensors,
   type TensorToWrite,
@@ -194,7 +195,16 @@ export async function loadTrainState(
   }
   validateSaeConfig(cfg);
   const path = join(dir, "train_state.safetensors");
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new CheckpointError(
+      `${path} does not exist: the run in ${out} stopped before its first checkpoint (one every ` +
+        `${cfg.checkpointEvery} steps), so there is nothing to resume; train again with a new --out`,
+    );
+  }
   const file = await readSafetensors(path);
+  assertFiniteTensors(file);
   const m = dSaeOf(cfg);
   const pick = (prefix: string): SaeWeights => {
     const w = {} as SaeWeights;
@@ -278,6 +288,7 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
   }
   const cfg = await readJson(join(base, "cfg.json"));
   const file = await readSafetensors(join(base, "sae_weights.safetensors"));
+  assertFiniteTensors(file);
   return loadedSae(
     cfg,
     join(base, "cfg.json"),

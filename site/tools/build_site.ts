@@ -6,7 +6,8 @@
 import { basename, join, resolve } from "node:path";
 import { lookupPositions } from "../../compute/data/montage.ts";
 import { writeFileAtomic } from "../../compute/io/atomic.ts";
-import { validateFeatureIndex } from "../../schema/run_folder.ts";
+import { type FeatureIndex, validateFeatureIndex } from "../../schema/run_folder.ts";
+import { requireOutputManifest, writeOutputFolder } from "../../compute/io/output_folder.ts";
 import { POSITIONS_ENV, RUN_ENV } from "../src/lib/run_data.ts";
 import { escapeHtml } from "../src/lib/escape.ts";
 import { EegSaeError } from "../../compute/util/errors.ts";
@@ -49,40 +50,58 @@ export function runSlug(dir: string): string {
   return basename(resolve(dir)).replace(/[^A-Za-z0-9._-]+/g, "-") || "run";
 }
 
+async function writeRunList(dir: string, reports: RunBuildReport[]): Promise<void> {
+  const items = reports.map((r) =>
+    `<li><a href="${r.base}">${
+      escapeHtml(basename(r.run))
+    }</a> (${r.alive} alive of ${r.features} features)</li>`
+  ).join("\n");
+  await writeFileAtomic(
+    join(dir, "index.html"),
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>EEG-SAE runs</title></head><body style="font:16px/1.5 system-ui,sans-serif;max-width:800px;margin:2rem auto;padding:0 1rem"><h1>EEG-SAE runs</h1><ul>${items}</ul></body></html>\n`,
+  );
+}
+
 export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport> {
   if (opts.runs.length === 0) throw new SiteBuildError("no run folder given (--run runs/NAME)");
   const out = resolve(opts.out ?? DEFAULT_OUT);
   const slugs = opts.runs.map(runSlug);
   const dup = slugs.find((s, i) => slugs.indexOf(s) !== i);
   if (dup) throw new SiteBuildError(`two runs share the folder name "${dup}"; rename one`);
-  const reports: RunBuildReport[] = [];
-  for (const [i, run] of opts.runs.entries()) {
-    const single = opts.runs.length === 1;
-    const dir = single ? out : join(out, slugs[i]);
-    const base = single ? "/" : `/${slugs[i]}/`;
-    reports.push(await buildRun(resolve(run), dir, base, opts.logLevel ?? "quiet"));
-  }
-  if (opts.runs.length > 1) {
-    const items = reports.map((r) =>
-      `<li><a href="${r.base}">${
-        escapeHtml(basename(r.run))
-      }</a> (${r.alive} alive of ${r.features} features)</li>`
-    ).join("\n");
-    await writeFileAtomic(
-      join(out, "index.html"),
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>EEG-SAE runs</title></head><body style="font:16px/1.5 system-ui,sans-serif;max-width:800px;margin:2rem auto;padding:0 1rem"><h1>EEG-SAE runs</h1><ul>${items}</ul></body></html>\n`,
-    );
-  }
+  // Every input is checked before anything is written.
+  const indexes: FeatureIndex[] = [];
+  for (const run of opts.runs) indexes.push(await readRunIndex(resolve(run)));
+  const inputs: Record<string, string> = {};
+  opts.runs.forEach((run, i) => inputs[i === 0 ? "run" : `run#${i + 1}`] = run);
+  const reports = await writeOutputFolder(
+    out,
+    { madeBy: "site", flag: "--out", inputs },
+    async (tmp) => {
+      const built: RunBuildReport[] = [];
+      for (const [i, run] of opts.runs.entries()) {
+        const single = opts.runs.length === 1;
+        const dir = single ? tmp : join(tmp, slugs[i]);
+        const base = single ? "/" : `/${slugs[i]}/`;
+        const report = await buildRun(
+          resolve(run),
+          indexes[i],
+          dir,
+          base,
+          opts.logLevel ?? "quiet",
+        );
+        built.push({ ...report, dir: single ? out : join(out, slugs[i]) });
+      }
+      if (opts.runs.length > 1) await writeRunList(tmp, built);
+      return built;
+    },
+  );
   return { out, runs: reports };
 }
 
-async function buildRun(
-  run: string,
-  outDir: string,
-  base: string,
-  logLevel: SiteBuildOptions["logLevel"],
-): Promise<RunBuildReport> {
+/** A run's feature index, from a complete `features/` folder only. */
+async function readRunIndex(run: string): Promise<FeatureIndex> {
   const indexPath = join(run, "features", "index.json");
+  await requireOutputManifest(join(run, "features"), "features");
   let raw: unknown;
   try {
     raw = JSON.parse(await Deno.readTextFile(indexPath));
@@ -91,24 +110,35 @@ async function buildRun(
       `${indexPath}: ${(e as Error).message} (run deno task features first)`,
     );
   }
-  const index = validateFeatureIndex(raw, indexPath);
+  return validateFeatureIndex(raw, indexPath);
+}
+
+async function buildRun(
+  run: string,
+  index: FeatureIndex,
+  outDir: string,
+  base: string,
+  logLevel: SiteBuildOptions["logLevel"],
+): Promise<RunBuildReport> {
   const xyz = lookupPositions(index.channels);
   const positions = index.channels.map((_, c) => [xyz[3 * c], xyz[3 * c + 1], xyz[3 * c + 2]]);
   const t0 = performance.now();
+  // Astro builds its server modules in site/.astro and removes them after a successful build; a
+  // failed or killed build leaves them there, and the next build would copy them into its output.
+  await Deno.remove(join(SITE_ROOT, ".astro"), { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
   // Astro runs in its own Deno process: its working directory must be the site (it keeps build
   // chunks under ./.astro when outDir lies elsewhere) and no state leaks between runs.
   const astro = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
-      "npm:astro",
-      "build",
-      "--root",
+      join(SITE_ROOT, "tools", "astro_build.ts"),
       SITE_ROOT,
-      "--outDir",
       outDir,
-      "--base",
       base,
+      logLevel ?? "quiet",
     ],
     cwd: SITE_ROOT,
     env: {
@@ -124,9 +154,15 @@ async function buildRun(
     const text = new TextDecoder();
     const log = (text.decode(result.stdout ?? new Uint8Array()) + text.decode(result.stderr))
       .trim();
-    throw new SiteBuildError(
-      `astro build of ${run} failed:\n${log.split("\n").slice(-30).join("\n")}`,
-    );
+    const lines = log.split("\n").filter((l) => !/^\s+at\s/.test(l)).slice(-12);
+    throw new SiteBuildError(`astro build of ${run} failed:\n${lines.join("\n")}`);
+  }
+  // Server-build modules Astro sometimes leaves at the output's top level (content-*.mjs,
+  // chunks/): a static site has no pages by those names and runs no server code.
+  for await (const e of Deno.readDir(outDir)) {
+    if ((e.isFile && e.name.endsWith(".mjs")) || (e.isDirectory && e.name === "chunks")) {
+      await Deno.remove(join(outDir, e.name), { recursive: true });
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
   const { files, bytes } = await folderSize(outDir);
