@@ -27,7 +27,6 @@ import {
   type ReconstructionTotals,
   TRIAL_RECON_WIDTH,
 } from "./feature_stats_layout.ts";
-import { grid1d } from "./grid.ts";
 import { requireF32 } from "./checks.ts";
 
 /** Trials per accumulate call (the size of the per-trial metadata uniform). */
