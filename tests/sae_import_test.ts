@@ -48,7 +48,7 @@ Deno.test("import-sae: the earlier pipeline's .pt and .pkl.gz import bit for bit
   const dir = await Deno.makeTempDir({ prefix: "sae_import_" });
   try {
     await writeCheckpoints(dir);
-    for (const file of ["sae_latest.pt", "sae_latest.pkl.gz"]) {
+    for (const file of ["sae_latest.pt", "sae_latest.pkl.gz", "sae_params.pt"]) {
       const out = join(dir, `ours_${file}`);
       const r = await run(Deno.execPath(), [
         "run",
