@@ -14,11 +14,11 @@
  * so a checkpoint's config object of an unknown class is read as data and never executed.
  */
 import { fortranToC, type NdArray, type NpyDtype, swapBytes, typedView } from "./npy.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class PickleError extends Error {
+export class PickleError extends EegSaeError {
   constructor(message: string, readonly offset?: number) {
     super(offset === undefined ? message : `${message} at byte ${offset}`);
-    this.name = "PickleError";
   }
 }
 

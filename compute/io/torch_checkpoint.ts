@@ -20,11 +20,11 @@ import {
   PickleTuple,
   type PickleValue,
 } from "./pickle_decode.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class TorchCheckpointError extends Error {
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = "TorchCheckpointError";
+export class TorchCheckpointError extends EegSaeError {
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(`${path}: ${message}`, options);
   }
 }
 

@@ -6,13 +6,9 @@
  * then in a local folder of that name.
  */
 import { join } from "node:path";
+import { EegSaeError } from "../util/errors.ts";
 
-export class ModelNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ModelNotFoundError";
-  }
-}
+export class ModelNotFoundError extends EegSaeError {}
 
 const HUB_NAME = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 const MODEL_FILES = ["config.json", "model.safetensors"];

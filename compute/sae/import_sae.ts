@@ -14,11 +14,11 @@ import { readTorchCheckpoint } from "../io/torch_checkpoint.ts";
 import { isNdArray, PickleObject, type PickleValue } from "../io/pickle_decode.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { canonicalHookName } from "../reve/hooks.ts";
+import { EegSaeError } from "../util/errors.ts";
 
-export class SaeImportError extends Error {
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = "SaeImportError";
+export class SaeImportError extends EegSaeError {
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(`${path}: ${message}`, options);
   }
 }
 
