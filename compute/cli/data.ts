@@ -13,6 +13,7 @@ import {
   optStr,
   str,
 } from "./flags.ts";
+import { RECORDING_FLAGS, recordingOptions, recordingPaths } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
 import { exportTrials } from "../data/export.ts";
 import { formatInspectReport, inspectSource } from "../data/inspect.ts";
@@ -25,27 +26,11 @@ import type { ScalingMode } from "../data/trials.ts";
 const flags: FlagSpec[] = [
   { name: "out", type: "string", help: "synth: LMDB directory to create; export: .npz file" },
   { name: "db_path", type: "string", help: "inspect/export: LMDB directory" },
-  { name: "gdf", type: "string", help: "inspect/export: BCIC2a GDF file instead of an LMDB" },
-  {
-    name: "label_file",
-    type: "string",
-    help: "GDF: evaluation labels (the competition's A01E.mat, or classes 1–4 one per line)",
-  },
-  {
-    name: "window",
-    type: "list",
-    help: "GDF: trial window in s after trial start",
-    default: ["2", "6"],
-  },
+  ...RECORDING_FLAGS,
   {
     name: "sfreq",
     type: "number",
     help: "synth: rate to generate; LMDB: stored rate (default: dataset.json, else 200)",
-  },
-  {
-    name: "channels",
-    type: "list",
-    help: "channel names of the stored data (default: BCIC2a's 22)",
   },
   { name: "unit_scale", type: "number", help: "LMDB: stored value × this = µV (default 1)" },
   {
@@ -101,16 +86,14 @@ function pair(v: FlagValues, name: string): [number, number] | undefined {
 }
 
 function sourceSpec(v: FlagValues): SourceSpec {
-  const channels = list(v, "channels");
+  const options = recordingOptions(v);
   return {
+    ...options,
     dbPath: optStr(v, "db_path"),
-    gdf: optStr(v, "gdf"),
+    recordings: recordingPaths(v),
     sfreq: optNum(v, "sfreq"),
-    channels: channels.length ? channels : undefined,
     unitScale: optNum(v, "unit_scale"),
     skipBad: bool(v, "skip_bad"),
-    labelFile: optStr(v, "label_file"),
-    window: pair(v, "window"),
   };
 }
 
@@ -130,8 +113,8 @@ function preprocessOptions(v: FlagValues, sourceSfreq: number): PreprocessOption
 await runCli({
   usage: "deno task data <synth|inspect|export> [flags]\n" +
     "  synth   --out DIR [--subjects 9 --trials_per_class 72 --sfreq 200 --seed N]\n" +
-    "  inspect --db_path DIR | --gdf FILE\n" +
-    "  export  --db_path DIR | --gdf FILE --out trials.npz [--resample 200 --scaling ...]",
+    "  inspect --db_path DIR | --recordings FILE|DIR[,...] [--channels ... --events ... --window a,b]\n" +
+    "  export  --db_path DIR | --recordings FILE|DIR[,...] --out trials.npz [--resample 200 ...]",
   flags,
   main: async ({ values: v, positionals }) => {
     const command = positionals[0];

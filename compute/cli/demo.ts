@@ -1,12 +1,13 @@
 /** `deno task demo`: the whole pipeline on the embedded default, or on real inputs. */
 import { bool, num, optStr, str } from "./flags.ts";
+import { RECORDING_FLAGS, recordingOptions, recordingPaths } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
 import { type DemoSize, runDemo } from "../pipeline/demo.ts";
 import type { ScalingMode } from "../data/trials.ts";
 
 await runCli({
   usage:
-    "deno task demo [--out runs/demo] [--size tiny|small|full] [--model DIR] [--db_path DIR | --gdf_dir DIR]",
+    "deno task demo [--out runs/demo] [--size tiny|small|full] [--model DIR] [--db_path DIR | --recordings FILE|DIR,...]",
   flags: [
     { name: "out", type: "string", help: "run folder", default: "runs/demo" },
     {
@@ -27,12 +28,7 @@ await runCli({
       type: "string",
       help: "LMDB of trials (seed format); synthetic BCIC2a-shaped data when absent",
     },
-    {
-      name: "gdf_dir",
-      type: "string",
-      help:
-        "folder of BCIC2a GDF files (A01T.gdf, ...; evaluation labels as A01E.txt), instead of --db_path",
-    },
+    ...RECORDING_FLAGS,
     {
       name: "scaling",
       type: "string",
@@ -49,7 +45,8 @@ await runCli({
       size: str(values, "size") as DemoSize,
       model: optStr(values, "model"),
       dbPath: optStr(values, "db_path"),
-      gdfDir: optStr(values, "gdf_dir"),
+      recordings: recordingPaths(values),
+      recordingOptions: recordingOptions(values),
       scaling: str(values, "scaling") as ScalingMode,
       seed: num(values, "seed"),
       site: bool(values, "site"),

@@ -3,10 +3,11 @@
  *
  * - `--model DIR --input FILE.npz --out FILE.npz [--hooks all|NAME,...]`: every golden output plus
  *   the requested hooks, float32.
- * - `--model DIR --db_path LMDB | --gdf FILE | --source PATH --out DIR [--block_layer -2]
+ * - `--model DIR --db_path LMDB | --recordings PATH | --source PATH --out DIR [--block_layer -2]
  *   [--hook hook_resid_post]`: activation shards of a dataset for the SAE trainer.
  */
 import { bool, FlagError, type FlagValues, list, num, optNum, optStr, str } from "./flags.ts";
+import { RECORDING_FLAGS, recordingOptions, recordingPaths } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
 import type { SourceSpec } from "../data/open_source.ts";
 import { SCALING_MODES } from "../data/preprocess.ts";
@@ -16,29 +17,26 @@ import { extractDataset } from "../reve/extract_dataset.ts";
 
 function sourceSpec(v: FlagValues): SourceSpec {
   const source = optStr(v, "source");
-  const isGdf = source?.toLowerCase().endsWith(".gdf");
-  const given = [optStr(v, "db_path"), optStr(v, "gdf"), source].filter((x) => x !== undefined);
-  if (given.length > 1) throw new FlagError("give one of --db_path, --gdf or --source");
-  const window = list(v, "window").map(Number);
-  if (window.length !== 2 || window.some((x) => !Number.isFinite(x))) {
-    throw new FlagError(`--window expects two numbers "a,b", got "${list(v, "window").join(",")}"`);
+  const paths = recordingPaths(v);
+  if ([optStr(v, "db_path"), source, paths.length ? "x" : undefined].filter(Boolean).length > 1) {
+    throw new FlagError("give one of --db_path, --recordings or --source");
   }
-  const channels = list(v, "channels");
+  // --source: an LMDB directory, or a recording file (told from its content when read).
+  const isLmdb = source !== undefined && Deno.statSync(source).isDirectory &&
+    Deno.readDirSync(source).some((e) => e.name === "data.mdb");
   return {
-    dbPath: optStr(v, "db_path") ?? (source && !isGdf ? source : undefined),
-    gdf: optStr(v, "gdf") ?? (isGdf ? source : undefined),
+    ...recordingOptions(v),
+    dbPath: optStr(v, "db_path") ?? (isLmdb ? source : undefined),
+    recordings: source && !isLmdb ? [source] : paths,
     sfreq: optNum(v, "sfreq"),
-    channels: channels.length ? channels : undefined,
     unitScale: optNum(v, "unit_scale"),
     skipBad: bool(v, "skip_bad"),
-    labelFile: optStr(v, "label_file"),
-    window: [window[0], window[1]],
   };
 }
 
 await runCli({
   usage: "deno task extract --model DIR --input FILE.npz --out FILE.npz [--hooks all|NAME,...]\n" +
-    "deno task extract --model DIR --db_path LMDB | --gdf FILE | --source PATH --out DIR\n" +
+    "deno task extract --model DIR --db_path LMDB | --recordings PATH | --source PATH --out DIR\n" +
     "                  [--block_layer -2 --hook hook_resid_post --scaling zscore_clip15]\n\n" +
     "NPZ mode: runs REVE (DIR/config.json + DIR/model.safetensors) on eeg [B,C,T] (200 Hz) with\n" +
     "pos [B,C,3] or channels (electrode names) and writes patch_embed, fourier, mlp4d, pos_embed,\n" +
@@ -59,8 +57,8 @@ await runCli({
     },
     { name: "max_batch", type: "int", help: "at most this many trials per GPU pass" },
     { name: "db_path", type: "string", help: "dataset mode: LMDB directory" },
-    { name: "gdf", type: "string", help: "dataset mode: BCIC2a GDF file" },
-    { name: "source", type: "string", help: "dataset mode: LMDB directory or .gdf file" },
+    ...RECORDING_FLAGS,
+    { name: "source", type: "string", help: "dataset mode: LMDB directory or recording file" },
     {
       name: "block_layer",
       type: "int",
@@ -83,24 +81,8 @@ await runCli({
     { name: "batch_size", type: "int", help: "dataset mode: trials per forward", default: 32 },
     { name: "shard_trials", type: "int", help: "dataset mode: trials per shard", default: 256 },
     { name: "sfreq", type: "number", help: "LMDB: stored rate (default: dataset.json, else 200)" },
-    {
-      name: "channels",
-      type: "list",
-      help: "channel names of the stored data (default: BCIC2a's 22)",
-    },
     { name: "unit_scale", type: "number", help: "LMDB: stored value × this = µV (default 1)" },
     { name: "skip_bad", type: "boolean", help: "skip and list malformed trials", default: false },
-    {
-      name: "label_file",
-      type: "string",
-      help: "GDF: evaluation labels (A01E.mat, or a text file)",
-    },
-    {
-      name: "window",
-      type: "list",
-      help: "GDF: trial window in s after trial start",
-      default: ["2", "6"],
-    },
   ],
   async main({ values }) {
     const out = str(values, "out");

@@ -1,6 +1,7 @@
-/** Opens the trial source a command names: an LMDB directory or a GDF file (exactly one). */
-import { GdfSource } from "./gdf_source.ts";
+/** Opens the trial source a command names: an LMDB directory, or recordings (files or folders). */
 import { LmdbSource } from "./lmdb_source.ts";
+import { openRecordings } from "./recording_files.ts";
+import type { EventClass } from "./recording_source.ts";
 import type { TrialSource } from "./trials.ts";
 
 export class SourceSelectionError extends Error {
@@ -12,22 +13,27 @@ export class SourceSelectionError extends Error {
 
 export interface SourceSpec {
   dbPath?: string;
-  gdf?: string;
+  /** Recording files or folders (GDF, EDF/EDF+, BDF, BNCI MAT), format told from the content. */
+  recordings?: string[];
   /** LMDB: stored sampling rate (else dataset.json, else 200 Hz). */
   sfreq?: number;
-  channels?: string[];
+  /** LMDB: channel names; recordings: one per file channel, `-` drops one. */
+  channels?: readonly string[];
   /** LMDB: stored value × unitScale = µV. */
   unitScale?: number;
   skipBad?: boolean;
-  /** GDF: evaluation-session label file. */
+  /** Recordings: BCIC2a evaluation-session label file. */
   labelFile?: string;
-  /** GDF: window in seconds after the trial start. */
+  /** Recordings: window in seconds after the trial's event. */
   window?: [number, number];
+  /** Recordings: event codes that start trials, with their classes. */
+  events?: readonly EventClass[];
 }
 
 export function openTrialSource(spec: SourceSpec): Promise<TrialSource> {
-  if (spec.dbPath && spec.gdf) {
-    throw new SourceSelectionError("give either --db_path or --gdf, not both");
+  const recordings = spec.recordings ?? [];
+  if (spec.dbPath && recordings.length) {
+    throw new SourceSelectionError("give either --db_path or --recordings, not both");
   }
   if (spec.dbPath) {
     return LmdbSource.open(spec.dbPath, {
@@ -37,12 +43,13 @@ export function openTrialSource(spec: SourceSpec): Promise<TrialSource> {
       skipBad: spec.skipBad,
     });
   }
-  if (spec.gdf) {
-    return GdfSource.open(spec.gdf, {
+  if (recordings.length) {
+    return openRecordings(recordings, {
       labelFile: spec.labelFile,
       window: spec.window,
       channels: spec.channels,
+      events: spec.events,
     });
   }
-  throw new SourceSelectionError("give --db_path DIR (LMDB) or --gdf FILE");
+  throw new SourceSelectionError("give --db_path DIR (LMDB) or --recordings FILE|DIR ...");
 }

@@ -8,7 +8,8 @@
 import { join, resolve } from "node:path";
 import { getGpu } from "../gpu/mod.ts";
 import { writeSyntheticDataset } from "../data/synthetic_dataset.ts";
-import { convertGdfFolder } from "../data/gdf_folder.ts";
+import { convertRecordings } from "../data/recording_lmdb.ts";
+import type { RecordingSourceOptions } from "../data/recording_source.ts";
 import { SYNTHETIC_DEFAULTS } from "../data/synthetic.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { ScalingMode } from "../data/trials.ts";
@@ -34,10 +35,12 @@ export interface DemoOptions {
   size: DemoSize;
   /** A REVE folder (config.json + model.safetensors); a random one is made when absent. */
   model?: string;
-  /** An LMDB of trials; synthetic data is made when neither it nor `gdfDir` is given. */
+  /** An LMDB of trials; synthetic data is made when neither it nor `recordings` is given. */
   dbPath?: string;
-  /** A folder of BCIC2a GDF files, converted to an LMDB in the run folder first. */
-  gdfDir?: string;
+  /** Recording files or folders (GDF, EDF, BDF, BNCI MAT), converted to an LMDB in the run folder. */
+  recordings?: string[];
+  /** How trials are cut from the recordings. */
+  recordingOptions?: RecordingSourceOptions;
   scaling: ScalingMode;
   seed: number;
   /** Build the site (the slowest stage after training). */
@@ -130,20 +133,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   await getGpu();
   const stages = o.site ? 6 : 5;
   const randomWeights = o.model === undefined;
-  if (o.dbPath && o.gdfDir) throw new DemoError("give --db_path or --gdf_dir, not both");
-  const synthetic = o.dbPath === undefined && o.gdfDir === undefined;
+  const recordings = o.recordings ?? [];
+  if (o.dbPath && recordings.length) {
+    throw new DemoError("give --db_path or --recordings, not both");
+  }
+  const synthetic = o.dbPath === undefined && recordings.length === 0;
 
   stage(
     1,
     stages,
     synthetic
       ? "synthetic BCIC2a-shaped data → LMDB"
-      : `data: ${o.dbPath ?? `GDF files in ${o.gdfDir} → LMDB`}`,
+      : `data: ${o.dbPath ?? `recordings ${recordings.join(", ")} → LMDB`}`,
   );
   let dbPath = o.dbPath;
-  if (o.gdfDir) {
-    dbPath = join(out, "data", "bcic2a_gdf.lmdb");
-    const summary = await convertGdfFolder(o.gdfDir, dbPath);
+  if (recordings.length) {
+    dbPath = join(out, "data", "recordings.lmdb");
+    const summary = await convertRecordings(recordings, dbPath, o.recordingOptions);
     console.log(
       `  ${summary.trials} trials from ${summary.files.length} files at ${summary.sfreq} Hz ` +
         `written to ${dbPath}`,
