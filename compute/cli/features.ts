@@ -1,12 +1,15 @@
 /** `deno task features`: per-feature statistics, spectral signatures and the site JSON of a trained SAE. */
 import { ACTIVATION_FLAGS, SAE_MODEL_FLAGS, TRIAL_LABEL_FLAGS } from "./analysis_flags.ts";
 import { bool, FlagError, list, num, optStr, str } from "./flags.ts";
+import { RECORDING_FLAGS, requiredLmdb } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
+import { join } from "node:path";
 import { runFeaturesTask } from "../analysis/features_task.ts";
 import type { ScalingMode, Split } from "../data/trials.ts";
 
 await runCli({
-  usage: "deno task features --sae DIR --model DIR --db_path DIR [--split test|all] " +
+  usage:
+    "deno task features --sae DIR --model DIR --db_path DIR|--recordings PATH [--split test|all] " +
     "--out runs/NAME/features\n\n" +
     "One pass over the trials through REVE and the SAE on the GPU, accumulating every statistic\n" +
     "there; writes feature_data.npz (feature_mean_acts, feature_sparsity, per_class_mean_acts,\n" +
@@ -15,6 +18,7 @@ await runCli({
   flags: [
     ...SAE_MODEL_FLAGS,
     { name: "db_path", type: "string", help: "LMDB of trials" },
+    ...RECORDING_FLAGS,
     {
       name: "split",
       type: "string",
@@ -49,7 +53,7 @@ await runCli({
     await runFeaturesTask({
       saeDir: str(values, "sae"),
       modelDir: str(values, "model"),
-      dbPath: str(values, "db_path"),
+      dbPath: await requiredLmdb(values, join(str(values, "out"), "data")),
       split: str(values, "split") as Split | "all",
       out: str(values, "out"),
       scaling: optStr(values, "scaling") as ScalingMode | undefined,

@@ -1,7 +1,9 @@
 /** `deno task probe`: linear probe on SAE features and REVE activations, top-K masking, spliced evaluation. */
 import { ACTIVATION_FLAGS, SAE_MODEL_FLAGS, TRIAL_LABEL_FLAGS } from "./analysis_flags.ts";
 import { bool, FlagError, list, num, optNum, optStr, str } from "./flags.ts";
+import { RECORDING_FLAGS, requiredLmdb } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
+import { join } from "node:path";
 import { runProbeTask } from "../analysis/probe_task.ts";
 import { PROBE_INPUTS, type ProbeInputName } from "../analysis/probe.ts";
 import type { ProbeProtocolKind } from "../analysis/report_types.ts";
@@ -20,7 +22,7 @@ function numbers(values: string[], flag: string): number[] {
 }
 
 await runCli({
-  usage: "deno task probe --sae DIR --model DIR --db_path DIR --out runs/NAME " +
+  usage: "deno task probe --sae DIR --model DIR --db_path DIR|--recordings PATH --out runs/NAME " +
     "(--test_subject N | --all_subjects | --cbramod_split)\n\n" +
     "Multinomial logistic regression (L2, standardised, L-BFGS) on mean/max-pooled SAE features and\n" +
     "mean-pooled REVE activations; top-K class-specific masking curves; the probe on REVE\n" +
@@ -29,6 +31,7 @@ await runCli({
   flags: [
     ...SAE_MODEL_FLAGS,
     { name: "db_path", type: "string", help: "LMDB of trials (all subjects are read)" },
+    ...RECORDING_FLAGS,
     { name: "out", type: "string", help: "run folder; results go to OUT/probe/" },
     {
       name: "pooled",
@@ -122,7 +125,7 @@ await runCli({
     await runProbeTask({
       saeDir: pooled ? "" : str(values, "sae"),
       modelDir: pooled ? "" : str(values, "model"),
-      dbPath: pooled ? "" : str(values, "db_path"),
+      dbPath: pooled ? "" : await requiredLmdb(values, join(str(values, "out"), "data")),
       out: str(values, "out"),
       pooled,
       scaling: optStr(values, "scaling") as ScalingMode | undefined,

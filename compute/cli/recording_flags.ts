@@ -80,3 +80,10 @@ export async function lmdbFromFlags(v: FlagValues, dir: string): Promise<string 
   console.error(`  ${s.trials} trials from ${s.files.length} recordings at ${s.sfreq} Hz → ${out}`);
   return out;
 }
+
+/** As `lmdbFromFlags`, for stages that need trials. */
+export async function requiredLmdb(v: FlagValues, dir: string): Promise<string> {
+  const path = await lmdbFromFlags(v, dir);
+  if (!path) throw new FlagError("give --db_path DIR (LMDB) or --recordings FILE|DIR");
+  return path;
+}

@@ -1,4 +1,6 @@
 /** `deno task train`: trains a sparse autoencoder on activations (see compute/sae/train_run.ts). */
+import { join } from "node:path";
+import { lmdbFromFlags, RECORDING_FLAGS, recordingPaths } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
 import { bool, FlagError, type FlagSpec, type FlagValues, num, optStr, str } from "./flags.ts";
 import { runTraining } from "../sae/train_run.ts";
@@ -18,6 +20,7 @@ const FLAGS: FlagSpec[] = [
     type: "string",
     help: "LMDB dataset: REVE activations are extracted to OUT/activations, then trained on",
   },
+  ...RECORDING_FLAGS,
   {
     name: "model_name",
     type: "string",
@@ -181,11 +184,13 @@ function configFrom(v: FlagValues): Partial<SaeTrainConfig> {
   };
 }
 
-function reveSpec(v: FlagValues) {
-  const dbPath = optStr(v, "db_path");
-  if (!dbPath) return undefined;
+async function reveSpec(v: FlagValues) {
   const model = optStr(v, "model_name");
-  if (!model) throw new FlagError("--db_path needs --model_name (a REVE model folder)");
+  if ((optStr(v, "db_path") || recordingPaths(v).length) && !model) {
+    throw new FlagError("--db_path and --recordings need --model_name (a REVE model folder)");
+  }
+  const dbPath = await lmdbFromFlags(v, join(str(v, "out"), "data"));
+  if (!dbPath || !model) return undefined;
   return {
     dbPath,
     model,
@@ -199,13 +204,13 @@ function reveSpec(v: FlagValues) {
 runCli({
   usage:
     "deno task train --activations FILE.npy|DIR [--out runs/NAME] [--architecture relu|topk|batchtopk|jumprelu]\n" +
-    "       deno task train --db_path LMDB --model_name REVE_DIR [--block_layer -2 --hook resid_post]\n" +
+    "       deno task train --db_path LMDB|--recordings PATH --model_name REVE_DIR [--block_layer -2 --hook resid_post]\n" +
     "       deno task train --resume runs/NAME --activations FILE.npy|DIR",
   flags: FLAGS,
   main: async ({ values }) => {
     await runTraining({
       activations: optStr(values, "activations"),
-      reve: reveSpec(values),
+      reve: await reveSpec(values),
       out: str(values, "out"),
       resume: optStr(values, "resume"),
       config: configFrom(values),
