@@ -52,11 +52,11 @@ Deno.test("edf+: TAL annotations and samples of EDF+C and EDF+D read as BioSig r
     window: [0, 1],
   });
   assert.deepEqual(d.trials.map((t) => [t.key, t.label, t.run]), [
-    ["plus_d-0", 0, 0],
-    ["plus_d-2", 0, 1],
+    ["plus_d-0000", 0, 0],
+    ["plus_d-0002", 0, 1],
   ]);
   assert.deepEqual(d.summary.skipped, [{
-    key: "plus_d-1",
+    key: "plus_d-0001",
     reason: "window 0–1 s crosses a gap in the recording",
   }]);
 });

@@ -46,7 +46,12 @@ Deno.test("gdf: trials are cut 2–6 s after the trial start with cue labels and
   assert.equal(source.sfreq, 250);
   assert.deepEqual(source.trials.map((t) => t.label), expected.labels_T);
   assert.deepEqual(source.trials.map((t) => t.rejected), [false, false, true, false]);
-  assert.deepEqual(source.trials.map((t) => t.key), ["A01T-0", "A01T-1", "A01T-2", "A01T-3"]);
+  assert.deepEqual(source.trials.map((t) => t.key), [
+    "A01T-0000",
+    "A01T-0001",
+    "A01T-0002",
+    "A01T-0003",
+  ]);
   assert.ok(source.trials.every((t) => t.subject === 1 && t.session === "T"));
   for (const i of [0, 3]) {
     const trial = await source.read(i);
@@ -128,7 +133,7 @@ Deno.test("gdf: truncated files and windows past the end are errors naming the f
   // A trial whose window runs past the end is skipped, and said so.
   const long = await open(path("A01T.gdf"), { window: [2, 9] });
   assert.equal(long.trials.length, 3);
-  assert.equal(long.summary.skipped[0].key, "A01T-3");
+  assert.equal(long.summary.skipped[0].key, "A01T-0003");
   assert.match(
     long.summary.skipped[0].reason,
     /window 2–9 s after sample 5725 runs past the recording/,

@@ -19,6 +19,7 @@ import {
   leaveOneSubjectOut,
   type Split,
   SplitError,
+  withinSubjectFolds,
 } from "./splits.ts";
 import {
   oracleTopKCurve,
@@ -111,6 +112,8 @@ export interface ProbeRunOptions {
   protocol: ProbeProtocolKind;
   /** For `loso`. */
   testSubject?: number;
+  /** For `within_subject_cv`: the number of folds. */
+  cvFolds?: number;
   inputs: readonly ProbeInputName[];
   fit: ProbeFitOptions;
   kValues: readonly (number | "all")[];
@@ -139,6 +142,7 @@ export function splitsFor(
   protocol: ProbeProtocolKind,
   subjects: Int32Array,
   testSubject?: number,
+  within?: { labels: Int32Array; folds: number },
 ): Split[] {
   switch (protocol) {
     case "loso":
@@ -148,6 +152,9 @@ export function splitsFor(
       return allLeaveOneSubjectOut(subjects);
     case "cbramod_split":
       return [cbramodSplit(subjects)];
+    case "within_subject_cv":
+      if (!within) throw new SplitError("the within_subject_cv protocol needs --cv_folds");
+      return withinSubjectFolds(subjects, within.labels, within.folds);
   }
 }
 
@@ -176,6 +183,15 @@ function describeProtocol(kind: ProbeProtocolKind, splits: Split[]): ProbeProtoc
         test_subjects: all,
       };
     }
+    case "within_subject_cv":
+      return {
+        kind,
+        description: `within-subject ${splits.length}-fold cross-validation (stratified, each ` +
+          "fold a contiguous block of trials in time order; mean ± std over folds)",
+        train_subjects: s.trainSubjects,
+        val_subjects: [],
+        test_subjects: s.testSubjects,
+      };
     case "cbramod_split":
       return {
         kind,
@@ -247,7 +263,12 @@ export function runProbes(
   opts: ProbeRunOptions,
 ): ProbeResult[] {
   const nClasses = opts.classNames.length;
-  const splits = splitsFor(opts.protocol, subjects, opts.testSubject);
+  const splits = splitsFor(
+    opts.protocol,
+    subjects,
+    opts.testSubject,
+    opts.cvFolds === undefined ? undefined : { labels, folds: opts.cvFolds },
+  );
   const protocol = describeProtocol(opts.protocol, splits);
   const tag = opts.protocol === "loso" ? `loso_s${opts.testSubject}` : opts.protocol;
   const results: ProbeResult[] = [];

@@ -349,7 +349,7 @@ export interface ProbeMetrics {
   confusion: number[][];
 }
 
-export type ProbeProtocolKind = "loso" | "all_subjects" | "cbramod_split";
+export type ProbeProtocolKind = "loso" | "all_subjects" | "cbramod_split" | "within_subject_cv";
 
 export interface ProbeProtocol {
   kind: ProbeProtocolKind;
@@ -814,7 +814,11 @@ export function validateProbeResult(value: unknown, file = "probe/<name>.json"):
   c.str(o.name, "name");
   c.str(o.input, "input");
   const p = c.obj(o.protocol, "protocol");
-  c.oneOf(p.kind, "protocol.kind", ["loso", "all_subjects", "cbramod_split"] as const);
+  c.oneOf(
+    p.kind,
+    "protocol.kind",
+    ["loso", "all_subjects", "cbramod_split", "within_subject_cv"] as const,
+  );
   c.str(p.description, "protocol.description");
   c.nums(p.train_subjects, "protocol.train_subjects");
   c.nums(p.val_subjects, "protocol.val_subjects");

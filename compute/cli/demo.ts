@@ -1,5 +1,5 @@
 /** `deno task demo`: the whole pipeline on the embedded default, or on real inputs. */
-import { bool, num, optStr, str } from "./flags.ts";
+import { bool, num, optNum, optStr, str } from "./flags.ts";
 import { RECORDING_FLAGS, recordingOptions, recordingPaths } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
 import { type DemoSize, runDemo } from "../pipeline/demo.ts";
@@ -36,6 +36,11 @@ await runCli({
       choices: ["zscore_clip15", "uv_div100"],
       default: "zscore_clip15",
     },
+    {
+      name: "cv_folds",
+      type: "int",
+      help: "probe by within-subject K-fold CV (default 5 when the data hold one subject)",
+    },
     { name: "seed", type: "int", help: "seed for data, model and SAE", default: 2026 },
     { name: "site", type: "boolean", help: "build the report site", default: true },
   ],
@@ -47,6 +52,7 @@ await runCli({
       dbPath: optStr(values, "db_path"),
       recordings: recordingPaths(values),
       recordingOptions: recordingOptions(values),
+      cvFolds: optNum(values, "cv_folds"),
       scaling: str(values, "scaling") as ScalingMode,
       seed: num(values, "seed"),
       site: bool(values, "site"),

@@ -23,7 +23,7 @@ function numbers(values: string[], flag: string): number[] {
 
 await runCli({
   usage: "deno task probe --sae DIR --model DIR --db_path DIR|--recordings PATH --out runs/NAME " +
-    "(--test_subject N | --all_subjects | --cbramod_split)\n\n" +
+    "(--test_subject N | --all_subjects | --cbramod_split | --cv_folds K)\n\n" +
     "Multinomial logistic regression (L2, standardised, L-BFGS) on mean/max-pooled SAE features and\n" +
     "mean-pooled REVE activations; top-K class-specific masking curves; the probe on REVE\n" +
     "activations scored on the SAE's reconstructions. Results: runs/NAME/probe/*.json.\n" +
@@ -50,6 +50,11 @@ await runCli({
       type: "boolean",
       help: "subjects 1–5 train, 6–7 validation (chooses C), 8–9 test",
       default: false,
+    },
+    {
+      name: "cv_folds",
+      type: "int",
+      help: "within-subject K-fold cross-validation (stratified, time-contiguous folds)",
     },
     ...ACTIVATION_FLAGS,
     {
@@ -98,8 +103,12 @@ await runCli({
     if (testSubject !== undefined) chosen.push("loso");
     if (bool(values, "all_subjects")) chosen.push("all_subjects");
     if (bool(values, "cbramod_split")) chosen.push("cbramod_split");
+    const cvFolds = optNum(values, "cv_folds");
+    if (cvFolds !== undefined) chosen.push("within_subject_cv");
     if (chosen.length !== 1) {
-      throw new FlagError("give exactly one of --test_subject N, --all_subjects, --cbramod_split");
+      throw new FlagError(
+        "give exactly one of --test_subject N, --all_subjects, --cbramod_split, --cv_folds K",
+      );
     }
     const inputs = list(values, "inputs");
     for (const i of inputs) {
@@ -133,6 +142,7 @@ await runCli({
       batchSize: num(values, "batch_size"),
       protocol: chosen[0],
       testSubject,
+      cvFolds,
       inputs: inputs as ProbeInputName[],
       fit: {
         c: num(values, "c"),

@@ -15,6 +15,8 @@ export interface RecordingLmdbSummary {
   trials: number;
   sfreq: number;
   subjects: number;
+  /** Class names by label, up to the highest label present. */
+  classes: string[];
 }
 
 export async function convertRecordings(
@@ -46,5 +48,9 @@ export async function convertRecordings(
     trials: records.length,
     sfreq: set.sfreq,
     subjects: new Set(set.trials.map((t) => t.subject)).size,
+    classes: set.sources[0].summary.classes.slice(
+      0,
+      Math.max(...set.trials.map((t) => t.label)) + 1,
+    ),
   };
 }

@@ -163,7 +163,8 @@ export class RecordingSource implements TrialSource {
     const skipped: { key: string; reason: string }[] = [];
     const segmentOf = (p: number) => rec.segments.filter((s) => s <= p).length - 1;
     anchors.forEach((a, i) => {
-      const key = `${stem}-${i}`;
+      // Zero-padded so that key order (LMDB order) is time order.
+      const key = `${stem}-${String(i).padStart(4, "0")}`;
       const first = a.position + offset;
       if (first < 0 || first + samples > rec.samples) {
         skipped.push({
