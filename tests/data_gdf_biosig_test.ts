@@ -93,12 +93,17 @@ Deno.test("gdf (BioSig): a real GDF 1.25 recording and its save2gdf conversions 
     "EDF": await save2gdf("EDF", BIOSIG_SAMPLE_GDF, `${dir}/s.edf`),
     "BDF": await save2gdf("BDF", BIOSIG_SAMPLE_GDF, `${dir}/s.bdf`),
   };
+  // BDF back to GDF keeps its 24-bit samples: GDFTYP 279 (int24), packed.
+  files["GDF2 int24"] = await save2gdf("GDF2", files.BDF, `${dir}/s24.gdf`);
   for (const [what, file] of Object.entries(files)) {
     const rec = await readRecording(file);
     const ref = await biosigAscii(file);
     assertSameAsBiosig(rec, ref, what);
     assertSameEvents(rec, ref, what);
   }
+  const int24 = await Deno.readFile(files["GDF2 int24"]);
+  const typeAt = 256 + 4 * (16 + 80 + 6 + 2 + 32 + 68 + 12 + 4);
+  assert.equal(new DataView(int24.buffer).getUint32(typeAt, true), 279);
   const v2 = await readRecording(files.GDF2);
   assert.equal(v2.version, "2.51");
   assert.equal((await readRecording(files.GDF1)).version, "1.25");
@@ -176,4 +181,15 @@ Deno.test("gdf/edf: truncated and corrupted files are errors naming the file and
   const badMin = edf.slice();
   badMin.set(new TextEncoder().encode("x"), 256 + 4 * (16 + 80 + 8));
   assert.throws(() => parseEdf(badMin, "t.edf"), /signal 1 "Channel 1" physical minimum" is "x/);
+  const bdf = await Deno.readFile(await save2gdf("BDF", BIOSIG_SAMPLE_GDF, `${dir}/s.bdf`));
+  assert.throws(
+    () => parseEdf(bdf.subarray(0, 3000), "t.bdf"),
+    /t\.bdf: truncated: 97419 records of 12 bytes/,
+  );
+  const badSpr = bdf.slice();
+  badSpr.set(new TextEncoder().encode("x       "), 256 + 4 * (16 + 80 + 8 * 5 + 80));
+  assert.throws(
+    () => parseEdf(badSpr, "t.bdf"),
+    /t\.bdf: header field "signal 1 "Channel 1" samples per record" is "x", expected an integer/,
+  );
 });
