@@ -15,15 +15,22 @@ import type { ScalingMode } from "../data/trials.ts";
 import { extractNpz } from "../reve/extract.ts";
 import { extractDataset } from "../reve/extract_dataset.ts";
 
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 function sourceSpec(v: FlagValues): SourceSpec {
   const source = optStr(v, "source");
   const paths = recordingPaths(v);
   if ([optStr(v, "db_path"), source, paths.length ? "x" : undefined].filter(Boolean).length > 1) {
     throw new FlagError("give one of --db_path, --recordings or --source");
   }
-  // --source: an LMDB directory, or a recording file (told from its content when read).
-  const isLmdb = source !== undefined && Deno.statSync(source).isDirectory &&
-    Deno.readDirSync(source).some((e) => e.name === "data.mdb");
+  // --source: a directory is an LMDB, a file a recording (its format told from its content).
+  const isLmdb = source !== undefined && isDirectory(source);
   return {
     ...recordingOptions(v),
     dbPath: optStr(v, "db_path") ?? (isLmdb ? source : undefined),
