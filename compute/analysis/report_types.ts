@@ -49,7 +49,7 @@ export interface AdapterInfo {
   description: string;
 }
 
-export type DataSourceKind = "lmdb" | "gdf" | "synthetic";
+export type DataSourceKind = "lmdb" | "gdf" | "recordings" | "synthetic";
 
 export interface DataSourceInfo {
   kind: DataSourceKind;
@@ -523,7 +523,7 @@ export function validateRunInfo(value: unknown, file = "run.json"): RunInfo {
     }
   }
   const d = c.obj(o.data, "data");
-  c.oneOf(d.kind, "data.kind", ["lmdb", "gdf", "synthetic"] as const);
+  c.oneOf(d.kind, "data.kind", ["lmdb", "gdf", "recordings", "synthetic"] as const);
   if (d.path !== null) c.str(d.path, "data.path");
   c.str(d.dataset, "data.dataset");
   c.nums(d.subjects, "data.subjects");

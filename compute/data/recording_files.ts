@@ -156,9 +156,8 @@ export class RecordingSetSource implements TrialSource {
         : "";
       if (why) throw new RecordingError(s.file, `does not match the first recording: ${why}`);
     }
-    this.description = sources.length === 1
-      ? first.description
-      : `${sources.length} recordings (${sources.map((s) => basename(s.file)).join(", ")})`;
+    // "recordings PATH,...": the first word names the kind of source in run.json.
+    this.description = `recordings ${sources.map((s) => s.file).join(",")}`;
     this.index = sources.flatMap((s, i) => s.trials.map((_, t) => ({ source: i, trial: t })));
     this.trials = sources.flatMap((s) => s.trials);
   }
