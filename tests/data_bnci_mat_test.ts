@@ -44,11 +44,24 @@ function plain(v: MatValue): unknown {
   }
 }
 
-Deno.test("mat: Octave -v6/-v7 and SciPy trees of cells, structs and struct arrays read as loadmat reads them", async () => {
+Deno.test("mat: Octave -v6/-v7 and SciPy trees of cells, structs, struct arrays, both byte orders, read as loadmat reads them", async () => {
   const dir = await writeMatFiles();
-  const files = ["tree_octave_v6.mat", "tree_octave_v7.mat", "tree_scipy.mat"].map((f) =>
-    `${dir}/${f}`
-  );
+  // Both byte orders: the uncompressed files re-encoded big-endian, which loadmat reads the same.
+  const script = fixture("write_mat_files.py");
+  await runTool("python3", [script, "swap", `${dir}/tree_scipy.mat`, `${dir}/tree_scipy_be.mat`]);
+  await runTool("python3", [
+    script,
+    "swap",
+    `${dir}/tree_octave_v6.mat`,
+    `${dir}/tree_octave_be.mat`,
+  ]);
+  const files = [
+    "tree_octave_v6.mat",
+    "tree_octave_v7.mat",
+    "tree_scipy.mat",
+    "tree_scipy_be.mat",
+    "tree_octave_be.mat",
+  ].map((f) => `${dir}/${f}`);
   const ref = JSON.parse(
     await runTool("python3", [fixture("write_mat_files.py"), "read", ...files]),
   );
@@ -57,6 +70,9 @@ Deno.test("mat: Octave -v6/-v7 and SciPy trees of cells, structs and struct arra
     const ours = Object.fromEntries([...mat.variables].map(([k, v]) => [k, plain(v)]));
     assert.deepEqual(ours, ref[file], file);
   }
+  assert.equal(new TextDecoder().decode((await Deno.readFile(files[3])).subarray(126, 128)), "MI");
+  assert.deepEqual(ref[files[3]], ref[files[2]]);
+  assert.deepEqual(ref[files[4]], ref[files[0]]);
 });
 
 Deno.test("mat: a BNCI-layout A01T.mat (Octave and SciPy) reads as BCIC2a trials with labels, runs and artifacts", async () => {
