@@ -9,7 +9,7 @@ import { rejectsWith } from "./fixtures/data_helpers.ts";
 
 const open = async (file: string, options?: RecordingSourceOptions) =>
   RecordingSource.open(await readRecording(file), options);
-const convertGdfFolder = (dir: string, out: string) => convertRecordings([dir], out, {});
+const convertFolder = (dir: string, out: string) => convertRecordings([dir], out, {});
 const DIR = new URL("./fixtures/data/gdf/", import.meta.url).pathname;
 
 async function folderWith(names: string[]): Promise<string> {
@@ -21,7 +21,7 @@ async function folderWith(names: string[]): Promise<string> {
 Deno.test("gdf folder: training and labelled evaluation sessions convert to an LMDB", async () => {
   const dir = await folderWith(["A01T.gdf", "A01E.gdf", "A01E_labels.txt"]);
   const out = `${dir}/out.lmdb`;
-  const summary = await convertGdfFolder(dir, out);
+  const summary = await convertFolder(dir, out);
   assert.deepEqual(summary.skipped, []);
   const t = await open(`${dir}/A01T.gdf`);
   const e = await open(`${dir}/A01E.gdf`, { labelFile: `${dir}/A01E_labels.txt` });
@@ -48,7 +48,7 @@ Deno.test("gdf folder: training and labelled evaluation sessions convert to an L
 
 Deno.test("gdf folder: the competition's A01E.mat beside A01E.gdf labels the evaluation session", async () => {
   const dir = await folderWith(["A01T.gdf", "A01E.gdf", "A01E.mat"]);
-  const summary = await convertGdfFolder(dir, `${dir}/out.lmdb`);
+  const summary = await convertFolder(dir, `${dir}/out.lmdb`);
   assert.deepEqual(summary.skipped, []);
   const lmdb = await LmdbSource.open(`${dir}/out.lmdb`);
   const e = await open(`${dir}/A01E.gdf`, { labelFile: `${DIR}A01E_labels.txt` });
@@ -63,14 +63,14 @@ Deno.test("gdf folder: the competition's A01E.mat beside A01E.gdf labels the eva
 
 Deno.test("gdf folder: an evaluation file without labels is left out; none at all is an error", async () => {
   const dir = await folderWith(["A01T.gdf", "A01E.gdf"]);
-  const summary = await convertGdfFolder(dir, `${dir}/out.lmdb`);
+  const summary = await convertFolder(dir, `${dir}/out.lmdb`);
   assert.deepEqual(summary.skipped, [{
     key: "A01E.gdf",
     reason: "evaluation session without a label file beside it",
   }]);
   const empty = await Deno.makeTempDir();
   await rejectsWith(
-    () => convertGdfFolder(empty, `${empty}/out.lmdb`),
+    () => convertFolder(empty, `${empty}/out.lmdb`),
     RecordingError,
     "no recordings (GDF, EDF, BDF, MAT) in it",
   );

@@ -248,7 +248,9 @@ function readMatrix(
     if (codes.length !== count && !(codes.length === 0 && count === 0)) {
       throw new MatError(file, `${at}: dimensions [${dims}] but ${codes.length} characters`);
     }
-    return { name, value: { kind: "char", dims, text: String.fromCharCode(...codes) } };
+    let text = "";
+    for (const c of codes) text += String.fromCharCode(c);
+    return { name, value: { kind: "char", dims, text } };
   }
   if (classId < 6 || classId > 15 || flags & FLAG_COMPLEX) {
     return {
