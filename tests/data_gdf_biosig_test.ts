@@ -154,6 +154,12 @@ Deno.test("gdf/edf: truncated and corrupted files are errors naming the file and
   const badType = bytes.slice();
   new DataView(badType.buffer).setUint32(256 + 4 * (16 + 80 + 8 + 32 + 80) + 4 * 4, 99, true);
   assert.throws(() => parseGdf(badType, "t.gdf"), /channel 1 "Channel 1": field GDFTYP is 99/);
+  const nanLimit = bytes.slice();
+  new DataView(nanLimit.buffer).setFloat64(256 + 4 * (16 + 80 + 8), NaN, true);
+  assert.throws(
+    () => parseGdf(nanLimit, "t.gdf"),
+    /channel 1 "Channel 1": fields PhysMin, PhysMax, DigMin, DigMax are NaN, 100, -32768, 32767/,
+  );
   const badMode = bytes.slice();
   badMode[1280 + 97419 * 8] = 2;
   assert.throws(() => parseGdf(badMode, "t.gdf"), /event table field mode is 2, expected 1 or 3/);

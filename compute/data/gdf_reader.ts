@@ -141,6 +141,13 @@ export function parseGdf(bytes: Uint8Array, file: string): Recording {
         `channel ${c + 1} "${h.label}": fields DigMax and DigMin are both ${h.digitalMin}`,
       );
     }
+    const limits = [h.physicalMin, h.physicalMax, h.digitalMin, h.digitalMax];
+    if (!limits.every(Number.isFinite)) {
+      throw fail(
+        `channel ${c + 1} "${h.label}": fields PhysMin, PhysMax, DigMin, DigMax are ` +
+          `${limits.join(", ")}, expected finite numbers`,
+      );
+    }
     const gain = (h.physicalMax - h.physicalMin) / (h.digitalMax - h.digitalMin);
     const scale = toUv ?? 1;
     const decode = sampleDecoder(view, h.type);
