@@ -4,6 +4,9 @@
  * its save2gdf conversion to GDF 2.51.
  */
 import assert from "node:assert/strict";
+import { lmdbFromFlags } from "../compute/cli/recording_flags.ts";
+import { LmdbSource } from "../compute/data/lmdb_source.ts";
+import { bankName } from "../compute/data/montage.ts";
 import { readNpz } from "../compute/io/npz.ts";
 import { BIOSIG_SAMPLE_GDF, save2gdf } from "./fixtures/recording_tools.ts";
 
@@ -79,4 +82,36 @@ Deno.test("data export --recordings: a BioSig GDF gives its trials per class; in
   const bad = await data("inspect", "--recordings", notRecording);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /notes\.txt: not a recording we read/);
+});
+
+Deno.test("recordings: labels match the position bank ignoring case, EEG- prefixes and dots", () => {
+  assert.equal(bankName("EEG-c3"), "C3");
+  assert.equal(bankName("eeg-cz"), "Cz");
+  assert.equal(bankName("eeg-CZ"), "CZ");
+  assert.equal(bankName("EEG Fpz"), "Fpz");
+  assert.equal(bankName("Fc5."), "FC5");
+  assert.equal(bankName("EEG-0"), undefined);
+  assert.equal(bankName("EOG-left"), undefined);
+});
+
+Deno.test("recordings: stages that read LMDBs get the recordings converted, or --db_path", async () => {
+  const dir = await Deno.makeTempDir();
+  const values = { recordings: [BIOSIG_SAMPLE_GDF], channels: ["C3", "Cz", "C4", "-"] };
+  const path = await lmdbFromFlags(values, dir);
+  assert.equal(path, `${dir}/recordings.lmdb`);
+  const lmdb = await LmdbSource.open(path!);
+  try {
+    assert.equal(lmdb.trials.length, 40);
+    assert.equal(lmdb.sfreq, 256);
+    assert.deepEqual(lmdb.channels, ["C3", "Cz", "C4"]);
+    // LMDB key order is the recording's time order.
+    assert.deepEqual(lmdb.trials.slice(0, 2).map((t) => t.key), ["sample-0000", "sample-0001"]);
+  } finally {
+    lmdb.close();
+  }
+  assert.equal(await lmdbFromFlags({ db_path: "/some/lmdb" }, dir), "/some/lmdb");
+  await assert.rejects(
+    () => lmdbFromFlags({ db_path: "/x", recordings: [BIOSIG_SAMPLE_GDF] }, dir),
+    /give either --db_path or --recordings, not both/,
+  );
 });
