@@ -89,7 +89,9 @@ Deno.test("recordings: labels match the position bank ignoring case, EEG- prefix
   assert.equal(bankName("eeg-cz"), "Cz");
   assert.equal(bankName("eeg-CZ"), "CZ");
   assert.equal(bankName("EEG Fpz"), "Fpz");
-  assert.equal(bankName("Fc5."), "FC5");
+  // PhysioNet pads labels with dots; the bank holds its spelling too.
+  assert.equal(bankName("Fc5."), "Fc5");
+  assert.equal(bankName("C3.."), "C3");
   assert.equal(bankName("EEG-0"), undefined);
   assert.equal(bankName("EOG-left"), undefined);
 });
