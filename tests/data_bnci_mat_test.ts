@@ -178,4 +178,8 @@ Deno.test("mat: v7.3, truncation and a corrupt BNCI file are errors naming the f
     () => openRecordings([`${other}/A01T.mat`]),
     /A01T\.mat: not in the BNCI layout \(a cell of structs with X, trial, y, fs\); variables: people \(struct\)/,
   );
+  await assert.rejects(
+    () => openRecordings([`${dir}/bnci_bad.mat`]),
+    /bnci_bad\.mat: data\{2\}: trial 4 starts at sample 99999, outside 1\.\.4000/,
+  );
 });
