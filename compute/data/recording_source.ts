@@ -19,6 +19,7 @@
  */
 import { basename } from "node:path";
 import { MatError, readMat } from "../io/mat.ts";
+import { parseKey } from "./lmdb_source.ts";
 import {
   bankName,
   BCIC2A_CHANNELS,
@@ -120,9 +121,8 @@ export class RecordingSource implements TrialSource {
     const offset = Math.round(t0 * rec.sfreq);
     const samples = Math.round((t1 - t0) * rec.sfreq);
     const fileLabels = options.labelFile ? await readLabelFile(options.labelFile) : undefined;
-    const m = /A(\d{2})([TE])/.exec(basename(file));
-    const subject = m ? Number(m[1]) : 0;
-    const session = m ? m[2] : "";
+    // BCIC2a file names (A01T) give the subject and session, as the LMDB keys cut from them do.
+    const { subject, session } = parseKey(basename(file));
     const stem = basename(file).replace(/\.[^.]*$/, "");
     // Trial starts and labels, in time order.
     const anchors: { position: number; label: number; end: number }[] = [];
