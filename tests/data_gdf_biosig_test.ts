@@ -60,8 +60,8 @@ Deno.test("gdf (BioSig): every version and GDFTYP BioSig writes reads to BioSig'
   const dir = await Deno.makeTempDir();
   await runTool("octave", ["--no-gui", "-q", WRITER, dir]);
   const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-  // 4 versions × 10 GDFTYPs, and one file with a mode-1 event table.
-  assert.equal(files.length, 41, files.join(" "));
+  // 4 versions × 10 GDFTYPs, one file with a mode-1 event table, one with a 512 Hz event rate.
+  assert.equal(files.length, 42, files.join(" "));
   for (const name of files) {
     const file = `${dir}/${name}`;
     const rec = parseGdf(await Deno.readFile(file), file);
@@ -70,7 +70,13 @@ Deno.test("gdf (BioSig): every version and GDFTYP BioSig writes reads to BioSig'
     assert.equal(rec.sfreq, 128, name);
     assertSameAsBiosig(rec, ref, name);
     assertSameEvents(rec, ref, name);
-    if (name.includes("mode1")) {
+    if (name.includes("evrate")) {
+      // Positions and durations at 512 Hz become samples at 128 Hz.
+      assert.deepEqual(rec.events.map((e) => [e.position, e.code, e.duration]), [
+        [5, "769", 2],
+        [75, "770", 5],
+      ]);
+    } else if (name.includes("mode1")) {
       assert.deepEqual(rec.events.map((e) => [e.position, e.code, e.duration]), [
         [19, "769", 0],
         [149, "770", 0],
