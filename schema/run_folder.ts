@@ -51,7 +51,7 @@ export interface AdapterInfo {
   description: string;
 }
 
-export const DATA_SOURCE_KINDS = ["lmdb", "gdf", "synthetic"] as const;
+export const DATA_SOURCE_KINDS = ["lmdb", "gdf", "recordings", "synthetic"] as const;
 export type DataSourceKind = typeof DATA_SOURCE_KINDS[number];
 
 export interface DataSourceInfo {
@@ -359,7 +359,12 @@ export interface ProbeMetrics {
   confusion: number[][];
 }
 
-export const PROBE_PROTOCOL_KINDS = ["loso", "all_subjects", "cbramod_split"] as const;
+export const PROBE_PROTOCOL_KINDS = [
+  "loso",
+  "all_subjects",
+  "cbramod_split",
+  "within_subject_cv",
+] as const;
 export type ProbeProtocolKind = typeof PROBE_PROTOCOL_KINDS[number];
 
 export interface ProbeProtocol {

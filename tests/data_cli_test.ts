@@ -69,7 +69,7 @@ Deno.test("data synth → inspect → export with preprocessing", async () => {
 Deno.test("data: errors name what is wrong and exit non-zero", async () => {
   const none = await data("export", "--out", "/tmp/x.npz");
   assert.equal(none.code, 1);
-  assert.match(none.stderr, /give --db_path DIR \(LMDB\) or --gdf FILE/);
+  assert.match(none.stderr, /give --db_path DIR \(LMDB\) or --recordings FILE\|DIR/);
 
   const unknown = await data("frobnicate");
   assert.equal(unknown.code, 1);
@@ -89,5 +89,5 @@ Deno.test("data: errors name what is wrong and exit non-zero", async () => {
   await Deno.writeFile(truncated, bytes.subarray(0, 9000));
   const g = await data("export", "--gdf", truncated, "--out", `${dir}/t.npz`);
   assert.equal(g.code, 1);
-  assert.match(g.stderr, new RegExp(`GdfError: ${truncated}: truncated`));
+  assert.match(g.stderr, new RegExp(`RecordingError: ${truncated}: truncated`));
 });

@@ -1,10 +1,15 @@
 /** A folder of GDF files becomes one LMDB that reads back as the same trials, labels and values. */
 import assert from "node:assert/strict";
-import { convertGdfFolder, GdfFolderError } from "../compute/data/gdf_folder.ts";
-import { GdfSource } from "../compute/data/gdf_source.ts";
+import { RecordingError } from "../compute/data/recording.ts";
+import { readRecording } from "../compute/data/recording_files.ts";
+import { convertRecordings } from "../compute/data/recording_lmdb.ts";
+import { RecordingSource, type RecordingSourceOptions } from "../compute/data/recording_source.ts";
 import { LmdbSource } from "../compute/data/lmdb_source.ts";
 import { rejectsWith } from "./fixtures/data_helpers.ts";
 
+const open = async (file: string, options?: RecordingSourceOptions) =>
+  RecordingSource.open(await readRecording(file), options);
+const convertFolder = (dir: string, out: string) => convertRecordings([dir], out, {});
 const DIR = new URL("./fixtures/data/gdf/", import.meta.url).pathname;
 
 async function folderWith(names: string[]): Promise<string> {
@@ -16,10 +21,10 @@ async function folderWith(names: string[]): Promise<string> {
 Deno.test("gdf folder: training and labelled evaluation sessions convert to an LMDB", async () => {
   const dir = await folderWith(["A01T.gdf", "A01E.gdf", "A01E_labels.txt"]);
   const out = `${dir}/out.lmdb`;
-  const summary = await convertGdfFolder(dir, out, () => {});
+  const summary = await convertFolder(dir, out);
   assert.deepEqual(summary.skipped, []);
-  const t = await GdfSource.open(`${dir}/A01T.gdf`);
-  const e = await GdfSource.open(`${dir}/A01E.gdf`, { labelFile: `${dir}/A01E_labels.txt` });
+  const t = await open(`${dir}/A01T.gdf`);
+  const e = await open(`${dir}/A01E.gdf`, { labelFile: `${dir}/A01E_labels.txt` });
   const lmdb = await LmdbSource.open(out);
   try {
     assert.equal(lmdb.sfreq, t.sfreq);
@@ -43,10 +48,10 @@ Deno.test("gdf folder: training and labelled evaluation sessions convert to an L
 
 Deno.test("gdf folder: the competition's A01E.mat beside A01E.gdf labels the evaluation session", async () => {
   const dir = await folderWith(["A01T.gdf", "A01E.gdf", "A01E.mat"]);
-  const summary = await convertGdfFolder(dir, `${dir}/out.lmdb`, () => {});
+  const summary = await convertFolder(dir, `${dir}/out.lmdb`);
   assert.deepEqual(summary.skipped, []);
   const lmdb = await LmdbSource.open(`${dir}/out.lmdb`);
-  const e = await GdfSource.open(`${dir}/A01E.gdf`, { labelFile: `${DIR}A01E_labels.txt` });
+  const e = await open(`${dir}/A01E.gdf`, { labelFile: `${DIR}A01E_labels.txt` });
   try {
     const labels = new Map(lmdb.trials.map((m) => [m.key, m.label]));
     for (const t of e.trials) assert.equal(labels.get(t.key), t.label, t.key);
@@ -58,12 +63,15 @@ Deno.test("gdf folder: the competition's A01E.mat beside A01E.gdf labels the eva
 
 Deno.test("gdf folder: an evaluation file without labels is left out; none at all is an error", async () => {
   const dir = await folderWith(["A01T.gdf", "A01E.gdf"]);
-  const summary = await convertGdfFolder(dir, `${dir}/out.lmdb`, () => {});
-  assert.deepEqual(summary.skipped, [`${dir}/A01E.gdf`]);
+  const summary = await convertFolder(dir, `${dir}/out.lmdb`);
+  assert.deepEqual(summary.skipped, [{
+    key: "A01E.gdf",
+    reason: "evaluation session without a label file beside it",
+  }]);
   const empty = await Deno.makeTempDir();
   await rejectsWith(
-    () => convertGdfFolder(empty, `${empty}/out.lmdb`, () => {}),
-    GdfFolderError,
-    "no BCIC2a GDF files",
+    () => convertFolder(empty, `${empty}/out.lmdb`),
+    RecordingError,
+    "no recordings (GDF, EDF, BDF, MAT) in it",
   );
 });

@@ -3,7 +3,10 @@
  * (tests/fixtures/make_data_fixtures.py) with known samples and events.
  */
 import assert from "node:assert/strict";
-import { GdfError, GdfSource, parseGdf } from "../compute/data/gdf_source.ts";
+import { parseGdf } from "../compute/data/gdf_reader.ts";
+import { RecordingError } from "../compute/data/recording.ts";
+import { readRecording } from "../compute/data/recording_files.ts";
+import { RecordingSource, type RecordingSourceOptions } from "../compute/data/recording_source.ts";
 import { exportTrials } from "../compute/data/export.ts";
 import { readNpz } from "../compute/io/npz.ts";
 import { rejectsWith, throwsWith } from "./fixtures/data_helpers.ts";
@@ -11,6 +14,8 @@ import { ioFixture } from "./fixtures/io_helpers.ts";
 
 const DIR = new URL("./fixtures/data/gdf/", import.meta.url);
 const path = (name: string) => new URL(name, DIR).pathname;
+const open = async (file: string, options?: RecordingSourceOptions) =>
+  RecordingSource.open(await readRecording(file), options);
 const expected = JSON.parse(Deno.readTextFileSync(path("expected.json")));
 
 /** The fixture's digital value of channel `ch` at 0-based sample `n`. */
@@ -20,14 +25,14 @@ const microvolts = (d: number) => -100 + (d + 32768) * (200 / 65535);
 
 Deno.test("gdf: header, channels, events and scaling of a training-session file", () => {
   const rec = parseGdf(Deno.readFileSync(path("A01T.gdf")), "A01T.gdf");
-  assert.equal(rec.version, "GDF 2.10");
+  assert.equal(rec.version, "2.10");
   assert.equal(rec.sfreq, 250);
   assert.equal(rec.samples, expected.samples_total - (expected.samples_total % 5));
   assert.deepEqual(rec.channels.map((c) => c.label), expected.gdf_labels);
-  assert.equal(rec.channels[0].physicalDimensionCode, 4275);
-  const starts = rec.events.filter((e) => e.type === 768).map((e) => e.position);
+  assert.equal(rec.channels[0].voltage, true);
+  const starts = rec.events.filter((e) => e.code === "768").map((e) => e.position);
   assert.deepEqual(starts, expected.starts_1based.map((s: number) => s - 1));
-  const cues = rec.events.filter((e) => e.type >= 769 && e.type <= 772);
+  const cues = rec.events.filter((e) => ["769", "770", "771", "772"].includes(e.code));
   assert.deepEqual(cues.map((e) => e.duration), [313, 313, 313, 313]);
   // A few samples across records and channels, EOG included.
   for (const [ch, n] of [[0, 0], [7, 1234], [24, 4], [13, rec.samples - 1]]) {
@@ -36,12 +41,17 @@ Deno.test("gdf: header, channels, events and scaling of a training-session file"
 });
 
 Deno.test("gdf: trials are cut 2–6 s after the trial start with cue labels and rejections", async () => {
-  const source = await GdfSource.open(path("A01T.gdf"));
+  const source = await open(path("A01T.gdf"));
   assert.equal(source.samples, 1000);
   assert.equal(source.sfreq, 250);
   assert.deepEqual(source.trials.map((t) => t.label), expected.labels_T);
   assert.deepEqual(source.trials.map((t) => t.rejected), [false, false, true, false]);
-  assert.deepEqual(source.trials.map((t) => t.key), ["A01T-0", "A01T-1", "A01T-2", "A01T-3"]);
+  assert.deepEqual(source.trials.map((t) => t.key), [
+    "A01T-0000",
+    "A01T-0001",
+    "A01T-0002",
+    "A01T-0003",
+  ]);
   assert.ok(source.trials.every((t) => t.subject === 1 && t.session === "T"));
   for (const i of [0, 3]) {
     const trial = await source.read(i);
@@ -54,9 +64,9 @@ Deno.test("gdf: trials are cut 2–6 s after the trial start with cue labels and
 });
 
 Deno.test("gdf: evaluation labels come from the label file; a custom window applies", async () => {
-  const unlabeled = await GdfSource.open(path("A01E.gdf"));
+  const unlabeled = await open(path("A01E.gdf"));
   assert.deepEqual(unlabeled.trials.map((t) => t.label), [-1, -1, -1, -1]);
-  const source = await GdfSource.open(path("A01E.gdf"), {
+  const source = await open(path("A01E.gdf"), {
     labelFile: path("A01E_labels.txt"),
     window: [0.5, 2.5],
   });
@@ -73,12 +83,12 @@ Deno.test("gdf: evaluation labels come from the label file; a custom window appl
 });
 
 Deno.test("gdf: evaluation labels from the competition's MAT-file (classlabel)", async () => {
-  const fromMat = await GdfSource.open(path("A01E.gdf"), { labelFile: path("A01E.mat") });
+  const fromMat = await open(path("A01E.gdf"), { labelFile: path("A01E.mat") });
   assert.deepEqual(fromMat.trials.map((t) => t.label), expected.labels_E);
   // A MAT-file with several numeric variables and no classlabel names what it has.
   await rejectsWith(
-    () => GdfSource.open(path("A01E.gdf"), { labelFile: ioFixture("mat/mixed.mat") }),
-    GdfError,
+    () => open(path("A01E.gdf"), { labelFile: ioFixture("mat/mixed.mat") }),
+    RecordingError,
     /mixed\.mat: no "classlabel" variable \(variables: x, k, small, mask, big, note\)/,
   );
 });
@@ -88,13 +98,13 @@ Deno.test("gdf: a label file with the wrong count or values is an error naming i
   await Deno.writeTextFile(`${dir}/few.txt`, "1\n2\n");
   await Deno.writeTextFile(`${dir}/bad.txt`, "1\n2\n5\n1\n");
   await rejectsWith(
-    () => GdfSource.open(path("A01E.gdf"), { labelFile: `${dir}/few.txt` }),
-    GdfError,
+    () => open(path("A01E.gdf"), { labelFile: `${dir}/few.txt` }),
+    RecordingError,
     "has 2 labels for 4 trials",
   );
   await rejectsWith(
-    () => GdfSource.open(path("A01E.gdf"), { labelFile: `${dir}/bad.txt` }),
-    GdfError,
+    () => open(path("A01E.gdf"), { labelFile: `${dir}/bad.txt` }),
+    RecordingError,
     `${dir}/bad.txt: label 2 is "5", expected a class 1–4`,
   );
 });
@@ -103,27 +113,34 @@ Deno.test("gdf: truncated files and windows past the end are errors naming the f
   const bytes = Deno.readFileSync(path("A01T.gdf"));
   throwsWith(
     () => parseGdf(bytes.subarray(0, 100), "t.gdf"),
-    GdfError,
+    RecordingError,
     "t.gdf: truncated: 100 bytes",
   );
   throwsWith(
     () => parseGdf(bytes.subarray(0, 256 * 26 + 1000), "t.gdf"),
-    GdfError,
+    RecordingError,
     /t\.gdf: truncated: \d+ records of 250 bytes need \d+ bytes, file has 7656/,
   );
   const withoutEvents = bytes.subarray(0, bytes.length - 40);
-  throwsWith(() => parseGdf(withoutEvents, "t.gdf"), GdfError, "truncated: the event table");
+  throwsWith(() => parseGdf(withoutEvents, "t.gdf"), RecordingError, "truncated: the event table");
   const notGdf = bytes.slice();
   notGdf.set(new TextEncoder().encode("0       "), 0);
-  throwsWith(() => parseGdf(notGdf, "x.edf"), GdfError, `x.edf: version "0" is not GDF 2.x`);
-  await rejectsWith(
-    () => GdfSource.open(path("A01T.gdf"), { window: [2, 9] }),
-    GdfError,
-    "trial 3 (start at sample 5725) window 2–9 s runs past the recording",
+  throwsWith(
+    () => parseGdf(notGdf, "x.edf"),
+    RecordingError,
+    `x.edf: version field "0" is not "GDF x.yy"`,
+  );
+  // A trial whose window runs past the end is skipped, and said so.
+  const long = await open(path("A01T.gdf"), { window: [2, 9] });
+  assert.equal(long.trials.length, 3);
+  assert.equal(long.summary.skipped[0].key, "A01T-0003");
+  assert.match(
+    long.summary.skipped[0].reason,
+    /window 2–9 s after sample 5725 runs past the recording/,
   );
   await rejectsWith(
-    () => GdfSource.open(path("missing.gdf")),
-    GdfError,
+    () => open(path("missing.gdf")),
+    RecordingError,
     "missing.gdf: cannot read",
   );
 });

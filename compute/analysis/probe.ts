@@ -19,6 +19,7 @@ import {
   leaveOneSubjectOut,
   SplitError,
   type SubjectSplit,
+  withinSubjectFolds,
 } from "./splits.ts";
 import { oracleTopKCurve, type TopKCriterion, topKCurve, type TopKPoint } from "./topk_masking.ts";
 import {
@@ -107,6 +108,8 @@ export interface ProbeRunOptions {
   protocol: ProbeProtocolKind;
   /** For `loso`. */
   testSubject?: number;
+  /** For `within_subject_cv`: the number of folds. */
+  cvFolds?: number;
   inputs: readonly ProbeInputName[];
   fit: ProbeFitOptions;
   kValues: readonly (number | "all")[];
@@ -135,6 +138,7 @@ export function splitsFor(
   protocol: ProbeProtocolKind,
   subjects: Int32Array,
   testSubject?: number,
+  within?: { labels: Int32Array; folds: number },
 ): SubjectSplit[] {
   switch (protocol) {
     case "loso":
@@ -144,6 +148,9 @@ export function splitsFor(
       return allLeaveOneSubjectOut(subjects);
     case "cbramod_split":
       return [cbramodSplit(subjects)];
+    case "within_subject_cv":
+      if (!within) throw new SplitError("the within_subject_cv protocol needs --cv_folds");
+      return withinSubjectFolds(subjects, within.labels, within.folds);
   }
 }
 
@@ -172,6 +179,15 @@ function describeProtocol(kind: ProbeProtocolKind, splits: SubjectSplit[]): Prob
         test_subjects: all,
       };
     }
+    case "within_subject_cv":
+      return {
+        kind,
+        description: `within-subject ${splits.length}-fold cross-validation (stratified, each ` +
+          "fold a contiguous block of trials in time order; mean ± std over folds)",
+        train_subjects: s.trainSubjects,
+        val_subjects: [],
+        test_subjects: s.testSubjects,
+      };
     case "cbramod_split":
       return {
         kind,
@@ -243,7 +259,12 @@ export function runProbes(
   opts: ProbeRunOptions,
 ): ProbeResult[] {
   const nClasses = opts.classNames.length;
-  const splits = splitsFor(opts.protocol, subjects, opts.testSubject);
+  const splits = splitsFor(
+    opts.protocol,
+    subjects,
+    opts.testSubject,
+    opts.cvFolds === undefined ? undefined : { labels, folds: opts.cvFolds },
+  );
   const protocol = describeProtocol(opts.protocol, splits);
   const tag = opts.protocol === "loso" ? `loso_s${opts.testSubject}` : opts.protocol;
   const results: ProbeResult[] = [];

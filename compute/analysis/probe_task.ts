@@ -40,6 +40,8 @@ export interface ProbeTaskOptions {
   batchSize: number;
   protocol: ProbeProtocolKind;
   testSubject?: number;
+  /** Folds of the within-subject protocol. */
+  cvFolds?: number;
   inputs: ProbeInputName[];
   fit: ProbeFitOptions;
   kValues: (number | "all")[];
@@ -143,6 +145,7 @@ export async function runProbeTask(o: ProbeTaskOptions): Promise<ProbeResult[]> 
     const results = runProbes(data.pooled, data.labels, data.subjects, {
       protocol: o.protocol,
       testSubject: o.testSubject,
+      cvFolds: o.cvFolds,
       inputs: o.inputs,
       fit: o.fit,
       kValues: o.kValues,

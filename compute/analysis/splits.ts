@@ -1,7 +1,8 @@
 /**
  * Train/validation/test splits of trials by subject: leave-one-subject-out folds, all nine folds,
- * and the CBraMod/REVE split (subjects 1–5 train, 6–7 validation, 8–9 test) under which the
- * published linear-probe numbers were measured.
+ * the CBraMod/REVE split (subjects 1–5 train, 6–7 validation, 8–9 test) under which the
+ * published linear-probe numbers were measured, and within-subject K-fold cross-validation for a
+ * single recording.
  */
 import { EegSaeError } from "../util/errors.ts";
 
@@ -87,4 +88,47 @@ export function cbramodSplit(subjects: ArrayLike<number>): SubjectSplit {
     }
   }
   return split;
+}
+
+/**
+ * K folds within each subject, stratified by class, each fold one contiguous block of every
+ * class's trials in recording order (trial index order), so neighbouring trials, which share slow
+ * drifts, are not split between training and test.
+ */
+export function withinSubjectFolds(
+  subjects: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  k: number,
+): SubjectSplit[] {
+  if (!Number.isInteger(k) || k < 2) throw new SplitError(`--cv_folds must be 2 or more, got ${k}`);
+  const foldOf = new Int32Array(labels.length).fill(-1);
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0) continue;
+    const g = `${subjects[i]}/${labels[i]}`;
+    groups.set(g, [...(groups.get(g) ?? []), i]);
+  }
+  for (const [g, trials] of groups) {
+    if (trials.length < k) {
+      const [subject, label] = g.split("/");
+      throw new SplitError(
+        `subject ${subject} has ${trials.length} trials of class ${label}, fewer than ${k} folds`,
+      );
+    }
+    trials.forEach((t, j) => foldOf[t] = Math.floor((j * k) / trials.length));
+  }
+  const all = distinctSubjects(subjects);
+  return Array.from({ length: k }, (_, f) => {
+    const train: number[] = [], test: number[] = [];
+    foldOf.forEach((fold, i) => fold === f ? test.push(i) : fold >= 0 && train.push(i));
+    return {
+      name: `cv${k}-f${f + 1}`,
+      train: Int32Array.from(train),
+      validation: new Int32Array(0),
+      test: Int32Array.from(test),
+      trainSubjects: all,
+      validationSubjects: [],
+      testSubjects: all,
+    };
+  });
 }

@@ -69,8 +69,8 @@ function preprocessOptions(v: FlagValues, sourceSfreq: number): PreprocessOption
 await runCli({
   usage: "deno task data <synth|inspect|export> [flags]\n" +
     "  synth   --out DIR [--subjects 9 --trials_per_class 72 --sfreq 200 --seed N]\n" +
-    "  inspect --db_path DIR | --gdf FILE\n" +
-    "  export  --db_path DIR | --gdf FILE --out trials.npz [--resample 200 --scaling ...]",
+    "  inspect --db_path DIR | --recordings FILE|DIR[,...] [--channels ... --events ... --window a,b]\n" +
+    "  export  --db_path DIR | --recordings FILE|DIR[,...] --out trials.npz [--resample 200 ...]",
   flags,
   main: async ({ values: v, positionals }) => {
     const command = positionals[0];

@@ -3,7 +3,7 @@
  *
  * - `--model DIR --input FILE.npz --out FILE.npz [--hooks all|NAME,...]`: every golden output plus
  *   the requested hooks, float32.
- * - `--model DIR --db_path LMDB | --gdf FILE | --source PATH --out DIR [--block_layer -2]
+ * - `--model DIR --db_path LMDB | --recordings PATH | --source PATH --out DIR [--block_layer -2]
  *   [--hook resid_post]`: activation shards of a dataset for the SAE trainer.
  */
 import { list, num, optNum, optStr, str } from "./flags.ts";
@@ -15,7 +15,7 @@ import { extractDataset } from "../reve/extract_dataset.ts";
 
 await runCli({
   usage: "deno task extract --model DIR --input FILE.npz --out FILE.npz [--hooks all|NAME,...]\n" +
-    "deno task extract --model DIR --db_path LMDB | --gdf FILE | --source PATH --out DIR\n" +
+    "deno task extract --model DIR --db_path LMDB | --recordings PATH | --source PATH --out DIR\n" +
     "                  [--block_layer -2 --hook resid_post --scaling zscore_clip15]\n\n" +
     "NPZ mode: runs REVE (DIR/config.json + DIR/model.safetensors) on eeg [B,C,T] (200 Hz) with\n" +
     "pos [B,C,3] or channels (electrode names) and writes patch_embed, fourier, mlp4d, pos_embed,\n" +
@@ -37,7 +37,7 @@ await runCli({
     },
     { name: "max_batch", type: "int", help: "NPZ mode: at most this many trials per GPU pass" },
     SOURCE_FLAGS,
-    { name: "source", type: "string", help: "dataset mode: LMDB directory or .gdf file" },
+    { name: "source", type: "string", help: "dataset mode: LMDB directory or recording file" },
     { name: "shard_trials", type: "int", help: "dataset mode: trials per shard", default: 256 },
   ),
   async main({ values }) {

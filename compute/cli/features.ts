@@ -1,12 +1,21 @@
 /** `deno task features`: per-feature statistics, spectral signatures and the site JSON of a trained SAE. */
-import { flagList, FLAGS, SAE_ANALYSIS_FLAGS, TRIAL_LABEL_FLAGS } from "./flag_registry.ts";
+import {
+  flagList,
+  FLAGS,
+  RECORDING_FLAGS,
+  SAE_ANALYSIS_FLAGS,
+  TRIAL_LABEL_FLAGS,
+} from "./flag_registry.ts";
 import { bool, FlagError, list, num, optNum, optStr, str } from "./flags.ts";
+import { requiredLmdb } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
+import { dirname, join, resolve } from "node:path";
 import { runFeaturesTask } from "../analysis/features_task.ts";
 import type { ScalingMode, Split } from "../data/trials.ts";
 
 await runCli({
-  usage: "deno task features --sae DIR --model DIR --db_path DIR [--split test|all] " +
+  usage:
+    "deno task features --sae DIR --model DIR --db_path DIR|--recordings PATH [--split test|all] " +
     "--out runs/NAME/features\n\n" +
     "One pass over the trials through REVE and the SAE on the GPU, accumulating every statistic\n" +
     "there; writes feature_data.npz (feature_mean_acts, feature_sparsity, per_class_mean_acts,\n" +
@@ -15,6 +24,7 @@ await runCli({
   flags: flagList(
     SAE_ANALYSIS_FLAGS,
     FLAGS.db_path,
+    RECORDING_FLAGS,
     {
       name: "split",
       type: "string",
@@ -48,7 +58,8 @@ await runCli({
     await runFeaturesTask({
       saeDir: str(values, "sae"),
       modelDir: str(values, "model"),
-      dbPath: str(values, "db_path"),
+      // Converted recordings go beside the features folder (the run folder's data/), not into it.
+      dbPath: await requiredLmdb(values, join(dirname(resolve(str(values, "out"))), "data")),
       split: str(values, "split") as Split | "all",
       out: str(values, "out"),
       scaling: optStr(values, "scaling") as ScalingMode | undefined,

@@ -8,6 +8,7 @@
 import { SAE_ARCHITECTURES } from "../../kernels/sae_common.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { SourceSpec } from "../data/open_source.ts";
+import { parseEventClasses, type RecordingSourceOptions } from "../data/recording_source.ts";
 import { SCALING_MODES } from "../data/preprocess.ts";
 import {
   ACTIVATION_NORMALIZATIONS,
@@ -48,22 +49,37 @@ export const FLAGS = declare({
   seed: { type: "int", help: "random seed" },
   // Where the trials come from.
   db_path: { type: "string", help: "LMDB of trials (the earlier pipeline's format)" },
-  gdf: { type: "string", help: "BCIC2a GDF file instead of an LMDB" },
-  label_file: {
-    type: "string",
-    help: "GDF: evaluation labels (the competition's A01E.mat, or classes 1–4 one per line)",
+  recordings: {
+    type: "list",
+    help: "recording files or folders, comma-separated or repeated (GDF 1.x/2.x, EDF/EDF+, BDF, " +
+      "BNCI MAT; format told from the content), instead of --db_path",
+    aliases: ["gdf", "gdf_dir"],
+  },
+  channels: {
+    type: "list",
+    help: "recordings: one electrode name per file channel, - drops it (default: the labels the " +
+      "position bank knows; BCIC2a's 22); LMDB: the stored channels' names",
+    aliases: ["channel_names"],
+  },
+  events: {
+    type: "list",
+    help:
+      "recordings: CODE=CLASS event codes that start trials, e.g. 769=left_hand,770=right_hand " +
+      "(default for BCIC2a: trial start 768, class from cues 769–772)",
   },
   window: {
     type: "list",
-    help: "GDF: trial window in s after trial start",
-    default: ["2", "6"],
+    help: "recordings: trial window START,END in s after the event (BCIC2a: 2,6; else 0,4)",
+  },
+  label_file: {
+    type: "string",
+    help: "BCIC2a evaluation labels (the competition's A01E.mat, or classes 1–4 one per line)",
+  },
+  cv_folds: {
+    type: "int",
+    help: "probe by within-subject K-fold cross-validation (stratified, time-contiguous folds)",
   },
   sfreq: { type: "number", help: "LMDB: stored rate (default: dataset.json, else 200)" },
-  channels: {
-    type: "list",
-    help: "channel names of the stored data (default: BCIC2a's 22)",
-    aliases: ["channel_names"],
-  },
   unit_scale: { type: "number", help: "LMDB: stored value × this = µV (default 1)" },
   skip_bad: {
     type: "boolean",
@@ -145,37 +161,64 @@ export function withDefaults(
   });
 }
 
-/** The trials of an LMDB or a GDF file. */
+/** Recordings and how trials are cut from them. */
+export const RECORDING_FLAGS: readonly FlagSpec[] = [
+  FLAGS.recordings,
+  FLAGS.channels,
+  FLAGS.events,
+  FLAGS.window,
+  FLAGS.label_file,
+];
+
+/** The trials of an LMDB or of recordings. */
 export const SOURCE_FLAGS: readonly FlagSpec[] = [
   FLAGS.db_path,
-  FLAGS.gdf,
-  FLAGS.label_file,
-  FLAGS.window,
+  ...RECORDING_FLAGS,
   FLAGS.sfreq,
-  FLAGS.channels,
   FLAGS.unit_scale,
   FLAGS.skip_bad,
 ];
 
-/** Reads SOURCE_FLAGS (`extra` names a path flag that may be either kind, e.g. extract's --source). */
+/** How trials are cut from recordings. */
+export function recordingOptionsFrom(v: FlagValues): RecordingSourceOptions {
+  const channels = list(v, "channels");
+  const events = list(v, "events");
+  return {
+    channels: channels.length ? channels : undefined,
+    events: events.length ? parseEventClasses(events) : undefined,
+    window: pairFrom(v, "window"),
+    labelFile: optStr(v, "label_file"),
+  };
+}
+
+/**
+ * Reads SOURCE_FLAGS. `extra` names a path flag that may be either kind (extract's --source): a
+ * folder is an LMDB, a file a recording (its format told from its content).
+ */
 export function sourceSpecFrom(v: FlagValues, extra?: string): SourceSpec {
   const either = extra ? optStr(v, extra) : undefined;
-  const isGdf = either?.toLowerCase().endsWith(".gdf");
-  const given = [optStr(v, "db_path"), optStr(v, "gdf"), either].filter((x) => x !== undefined);
-  if (given.length > 1) {
-    throw new FlagError(`give one of --db_path, --gdf${extra ? ` or --${extra}` : ""}`);
+  const paths = list(v, "recordings");
+  const given = [optStr(v, "db_path"), paths.length ? "recordings" : undefined, either];
+  if (given.filter((x) => x !== undefined).length > 1) {
+    throw new FlagError(`give one of --db_path, --recordings${extra ? ` or --${extra}` : ""}`);
   }
-  const channels = list(v, "channels");
+  const eitherIsLmdb = either !== undefined && isDirectory(either);
   return {
-    dbPath: optStr(v, "db_path") ?? (either && !isGdf ? either : undefined),
-    gdf: optStr(v, "gdf") ?? (isGdf ? either : undefined),
+    ...recordingOptionsFrom(v),
+    dbPath: optStr(v, "db_path") ?? (eitherIsLmdb ? either : undefined),
+    recordings: either !== undefined && !eitherIsLmdb ? [either] : paths,
     sfreq: optNum(v, "sfreq"),
-    channels: channels.length ? channels : undefined,
     unitScale: optNum(v, "unit_scale"),
     skipBad: bool(v, "skip_bad"),
-    labelFile: optStr(v, "label_file"),
-    window: pairFrom(v, "window"),
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /** A "a,b" list flag as two numbers (undefined when empty). */

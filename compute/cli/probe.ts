@@ -1,7 +1,15 @@
 /** `deno task probe`: linear probe on SAE features and REVE activations, top-K masking, spliced evaluation. */
-import { flagList, FLAGS, SAE_ANALYSIS_FLAGS, TRIAL_LABEL_FLAGS } from "./flag_registry.ts";
+import {
+  flagList,
+  FLAGS,
+  RECORDING_FLAGS,
+  SAE_ANALYSIS_FLAGS,
+  TRIAL_LABEL_FLAGS,
+} from "./flag_registry.ts";
 import { bool, FlagError, list, num, optNum, optStr, str } from "./flags.ts";
+import { requiredLmdb } from "./recording_flags.ts";
 import { runCli } from "./run_cli.ts";
+import { join } from "node:path";
 import { runProbeTask } from "../analysis/probe_task.ts";
 import { PROBE_INPUTS, type ProbeInputName } from "../analysis/probe.ts";
 import type { ProbeProtocolKind } from "../../schema/run_folder.ts";
@@ -20,8 +28,8 @@ function numbers(values: string[], flag: string): number[] {
 }
 
 await runCli({
-  usage: "deno task probe --sae DIR --model DIR --db_path DIR --out runs/NAME " +
-    "(--test_subject N | --all_subjects | --cbramod_split)\n\n" +
+  usage: "deno task probe --sae DIR --model DIR --db_path DIR|--recordings PATH --out runs/NAME " +
+    "(--test_subject N | --all_subjects | --cbramod_split | --cv_folds K)\n\n" +
     "Multinomial logistic regression (L2, standardised, L-BFGS) on mean/max-pooled SAE features and\n" +
     "mean-pooled REVE activations; top-K class-specific masking curves; the probe on REVE\n" +
     "activations scored on the SAE's reconstructions. Results: runs/NAME/probe/*.json.\n" +
@@ -30,6 +38,7 @@ await runCli({
     SAE_ANALYSIS_FLAGS,
     FLAGS.db_path,
     FLAGS.out,
+    RECORDING_FLAGS,
     {
       name: "pooled",
       type: "string",
@@ -48,6 +57,7 @@ await runCli({
       help: "subjects 1–5 train, 6–7 validation (chooses C), 8–9 test",
       default: false,
     },
+    FLAGS.cv_folds,
     {
       name: "inputs",
       type: "list",
@@ -94,8 +104,12 @@ await runCli({
     if (testSubject !== undefined) chosen.push("loso");
     if (bool(values, "all_subjects")) chosen.push("all_subjects");
     if (bool(values, "cbramod_split")) chosen.push("cbramod_split");
+    const cvFolds = optNum(values, "cv_folds");
+    if (cvFolds !== undefined) chosen.push("within_subject_cv");
     if (chosen.length !== 1) {
-      throw new FlagError("give exactly one of --test_subject N, --all_subjects, --cbramod_split");
+      throw new FlagError(
+        "give exactly one of --test_subject N, --all_subjects, --cbramod_split, --cv_folds K",
+      );
     }
     const inputs = list(values, "inputs");
     for (const i of inputs) {
@@ -121,7 +135,7 @@ await runCli({
     await runProbeTask({
       saeDir: pooled ? "" : str(values, "sae"),
       modelDir: pooled ? "" : str(values, "model"),
-      dbPath: pooled ? "" : str(values, "db_path"),
+      dbPath: pooled ? "" : await requiredLmdb(values, join(str(values, "out"), "data")),
       out: str(values, "out"),
       pooled,
       scaling: optStr(values, "scaling") as ScalingMode | undefined,
@@ -130,6 +144,7 @@ await runCli({
       batchSize: num(values, "batch_size"),
       protocol: chosen[0],
       testSubject,
+      cvFolds,
       inputs: inputs as ProbeInputName[],
       fit: {
         c: num(values, "c"),

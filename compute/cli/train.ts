@@ -48,9 +48,9 @@ function configFrom(v: FlagValues): Partial<SaeTrainConfig> {
 
 function reveSpec(v: FlagValues) {
   const source = sourceSpecFrom(v);
-  if (!source.dbPath && !source.gdf) return undefined;
+  if (!source.dbPath && !source.recordings?.length) return undefined;
   const model = optStr(v, "model");
-  if (!model) throw new FlagError("--db_path and --gdf need --model (a REVE model)");
+  if (!model) throw new FlagError("--db_path and --recordings need --model (a REVE model)");
   return {
     source,
     model,
@@ -64,13 +64,13 @@ function reveSpec(v: FlagValues) {
 runCli({
   usage:
     "deno task train --activations FILE.npy|DIR [--out runs/NAME] [--architecture relu|topk|batchtopk|jumprelu]\n" +
-    "       deno task train --db_path LMDB | --gdf FILE --model REVE [--block_layer -2 --hook resid_post]\n" +
+    "       deno task train --db_path LMDB | --recordings PATH --model REVE [--block_layer -2 --hook resid_post]\n" +
     "       deno task train --resume runs/NAME --activations FILE.npy|DIR",
   flags: TRAIN_FLAGS,
   main: async ({ values }) => {
     await runTraining({
       activations: optStr(values, "activations"),
-      reve: reveSpec(values),
+      reve: await reveSpec(values),
       out: str(values, "out"),
       resume: optStr(values, "resume"),
       config: configFrom(values),

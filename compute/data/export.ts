@@ -1,8 +1,8 @@
 /**
  * `data export`: a trial source, optionally preprocessed, as one `.npz` that numpy opens:
  * `eeg [N,C,T]` float32, `labels`, `subjects` (int64), `sessions`, `keys`, `channels` (numpy
- * unicode), `sfreq` (float64 scalar), `preprocessing` (JSON text), and `split` / `rejected`
- * when the source has them. Our own checks call this interface: keep the names.
+ * unicode), `sfreq` (float64 scalar), `preprocessing` (JSON text), and `split` / `runs` /
+ * `rejected` when the source has them. Our own checks call this interface: keep the names.
  */
 import { i64, type NdArray, str } from "../io/npy.ts";
 import { writeNpz } from "../io/npz.ts";
@@ -21,6 +21,7 @@ export function trialSetArrays(set: TrialSet): Record<string, NdArray> {
     preprocessing: str([JSON.stringify(set.preprocessing)], []),
   };
   if (set.split) arrays.split = str(set.split);
+  if (set.runs) arrays.runs = i64(Array.from(set.runs));
   if (set.rejected) arrays.rejected = { dtype: "b1", shape: [set.n], data: set.rejected };
   return arrays;
 }

@@ -1,6 +1,10 @@
-/** `data inspect`: what a trial source holds (counts, shape, rate, layout, value range). */
-import { GdfSource } from "./gdf_source.ts";
+/**
+ * `data inspect`: what a trial source holds (counts, shape, rate, layout, value range); for
+ * recordings also each file's format and version, channels kept and dropped, events by code,
+ * trials by class, and what was skipped and why.
+ */
 import { LmdbSource } from "./lmdb_source.ts";
+import { RecordingSetSource } from "./recording_files.ts";
 import { trialBatches, type TrialSource } from "./trials.ts";
 
 export interface InspectReport {
@@ -9,8 +13,10 @@ export interface InspectReport {
   channels: string[];
   samples: number;
   sfreq: number;
-  /** LMDB: the stored layout, dtype and label kind; GDF: file version and event counts. */
+  /** LMDB: the stored layout, dtype and label kind. */
   storage: Record<string, unknown>;
+  /** Recordings: one entry per file. */
+  recordings: RecordingReport[];
   perSubject: Record<string, number>;
   perSession: Record<string, number>;
   perLabel: Record<string, number>;
@@ -22,6 +28,21 @@ export interface InspectReport {
   max: number;
   mean: number;
   std: number;
+}
+
+export interface RecordingReport {
+  file: string;
+  format: string;
+  version: string;
+  sfreq: number;
+  samples: number;
+  protocol: string;
+  window: [number, number];
+  kept: string[];
+  dropped: string[];
+  eventsByCode: Record<string, number>;
+  trialsByClass: Record<string, number>;
+  notes: string[];
 }
 
 function count(values: (string | number | undefined)[]): Record<string, number> {
@@ -51,10 +72,29 @@ export async function inspectSource(source: TrialSource): Promise<InspectReport>
     Object.assign(storage, source.layout, { splits_from: source.splitSource });
     storage.unit_scale = source.unitScale;
     skipped = [...source.skipped];
-  } else if (source instanceof GdfSource) {
-    storage.version = source.recording.version;
-    storage.events = count(source.recording.events.map((e) => e.type));
-    storage.file_channels = source.recording.channels.map((c) => c.label);
+  }
+  const recordings: RecordingReport[] = [];
+  if (source instanceof RecordingSetSource) {
+    skipped = [...source.skippedFiles];
+    for (const s of source.sources) {
+      const r = s.recording, m = s.summary;
+      const names = (l: number) => l < 0 ? "(unlabelled)" : m.classes[l] ?? String(l);
+      recordings.push({
+        file: r.file,
+        format: r.format,
+        version: r.version,
+        sfreq: r.sfreq,
+        samples: r.samples,
+        protocol: m.protocol,
+        window: m.window,
+        kept: m.kept.map((k) => k.label === k.name ? k.name : `${k.label}→${k.name}`),
+        dropped: m.dropped.map((d) => `${d.label} (${d.reason})`),
+        eventsByCode: count(r.events.map((e) => e.code)),
+        trialsByClass: count(s.trials.map((t) => names(t.label))),
+        notes: m.notes,
+      });
+      skipped.push(...m.skipped);
+    }
   }
   const t = source.trials;
   return {
@@ -64,6 +104,7 @@ export async function inspectSource(source: TrialSource): Promise<InspectReport>
     samples: source.samples,
     sfreq: source.sfreq,
     storage,
+    recordings,
     perSubject: count(t.map((m) => m.subject || undefined)),
     perSession: count(t.map((m) => m.session)),
     perLabel: count(t.map((m) => m.label)),
@@ -85,14 +126,28 @@ export function formatInspectReport(r: InspectReport): string {
     `trials     ${r.trials}  (shape per trial [${r.channels.length}, ${r.samples}] at ${r.sfreq} Hz, ` +
     `${(r.samples / r.sfreq).toFixed(2)} s)`,
     `channels   ${r.channels.join(" ")}`,
-    `storage    ${JSON.stringify(r.storage)}`,
+  ];
+  if (Object.keys(r.storage).length) lines.push(`storage    ${JSON.stringify(r.storage)}`);
+  for (const f of r.recordings) {
+    lines.push(
+      `recording  ${f.file}: ${f.format} ${f.version}, ${f.sfreq} Hz, ${f.samples} samples ` +
+        `(${(f.samples / f.sfreq).toFixed(1)} s); ${f.protocol} trials, window ${f.window[0]}–` +
+        `${f.window[1]} s`,
+      `  kept     ${f.kept.join(" ")}`,
+      `  dropped  ${f.dropped.join(", ") || "none"}`,
+      `  events   ${kv(f.eventsByCode) || "none"}`,
+      `  classes  ${kv(f.trialsByClass)}`,
+      ...f.notes.map((n) => `  note     ${n}`),
+    );
+  }
+  lines.push(
     `subjects   ${kv(r.perSubject)}`,
     `sessions   ${kv(r.perSession)}`,
     `labels     ${kv(r.perLabel)}`,
     `splits     ${kv(r.perSplit)}`,
     `values µV  min ${r.min.toPrecision(5)}, max ${r.max.toPrecision(5)}, mean ` +
-    `${r.mean.toPrecision(4)}, std ${r.std.toPrecision(4)}`,
-  ];
+      `${r.mean.toPrecision(4)}, std ${r.std.toPrecision(4)}`,
+  );
   if (r.rejected) lines.push(`rejected   ${r.rejected} trials flagged (GDF event 1023)`);
   for (const s of r.skipped) lines.push(`skipped    ${s.key}: ${s.reason}`);
   return lines.join("\n");

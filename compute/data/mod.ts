@@ -1,13 +1,14 @@
 /**
  * @module
- * EEG trials in, ready for REVE out: trial sources (the earlier Python pipeline's LMDB, BCIC2a
- * GDF files, the synthetic BCIC2a-shaped generator), preprocessing (resampling to 200 Hz,
+ * EEG trials in, ready for REVE out: trial sources (the earlier Python pipeline's LMDB,
+ * recordings in GDF 1.x/2.x, EDF/EDF+, BDF and BNCI MAT files, the synthetic BCIC2a-shaped
+ * generator), preprocessing (resampling to 200 Hz,
  * band-pass, scaling, alignment, recorded in a `PreprocessingRecord`), electrode names and
  * positions, the LMDB writer, NPZ export and a deterministic RNG. Formats: docs/ARCHITECTURE.md,
  * "Data formats".
  *
- * Main exports: {@link openTrialSource} (an LMDB folder or a GDF file), {@link LmdbSource},
- * {@link GdfSource}, {@link loadTrialSet}, {@link trialBatches}, {@link preprocessTrialSet},
+ * Main exports: {@link openTrialSource} (an LMDB folder or recordings), {@link LmdbSource},
+ * {@link openRecordings}, {@link convertRecordings}, {@link loadTrialSet}, {@link trialBatches}, {@link preprocessTrialSet},
  * {@link lookupPositions}, {@link writeTrialLmdb}, {@link writeSyntheticDataset},
  * {@link exportTrials}, {@link Rng}, and the shared types {@link TrialSource} and
  * {@link TrialSet}.
@@ -27,8 +28,8 @@
  */
 export { openTrialSource, type SourceSpec } from "./open_source.ts";
 export { LmdbSource } from "./lmdb_source.ts";
-export { GdfSource } from "./gdf_source.ts";
-export { convertGdfFolder } from "./gdf_folder.ts";
+export { detectFormat, openRecordings, readRecording } from "./recording_files.ts";
+export { convertRecordings } from "./recording_lmdb.ts";
 export {
   loadTrialSet,
   type PreprocessingRecord,

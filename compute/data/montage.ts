@@ -69,6 +69,20 @@ export function positionBank(): Map<string, [number, number, number]> {
   return bank;
 }
 
+/**
+ * The bank's name for a channel label, ignoring case, an `EEG` prefix (`EEG-C3`, `EEG C3`) and
+ * trailing dots (PhysioNet's `C3..`); the exact spelling wins, then the 10-05 one (`Cz` over
+ * `CZ`). Undefined when the bank does not know it.
+ */
+export function bankName(label: string): string | undefined {
+  const b = positionBank();
+  const bare = label.trim().replace(/^EEG[-_ ]?/i, "").replace(/\.+$/, "");
+  if (b.has(bare)) return bare;
+  const lower = bare.toLowerCase();
+  const matches = [...b.keys()].filter((k) => k.toLowerCase() === lower);
+  return matches.find((k) => /[a-z]/.test(k)) ?? matches[0];
+}
+
 /** Positions `[C,3]` (row-major xyz, metres) of the named electrodes, by exact name. */
 export function lookupPositions(names: string[]): Float32Array {
   const b = positionBank();

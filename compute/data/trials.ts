@@ -28,6 +28,8 @@ export interface TrialMeta {
   /** Session name ("T" training, "E" evaluation for BCIC2a); "" when unknown. */
   session: string;
   split?: Split;
+  /** 0-based run (or EDF+D segment) of a recording with several. */
+  run?: number;
   /** Marked as rejected by the recording (GDF event 1023). */
   rejected?: boolean;
 }
@@ -81,6 +83,7 @@ export interface TrialSet {
   sessions: string[];
   keys: string[];
   split?: Split[];
+  runs?: Int32Array;
   rejected?: Uint8Array;
   preprocessing: PreprocessingRecord;
 }
@@ -168,6 +171,7 @@ export async function loadTrialSet(
     },
   };
   if (metas.some((m) => m.split !== undefined)) set.split = metas.map((m) => m.split ?? "train");
+  if (metas.some((m) => m.run !== undefined)) set.runs = Int32Array.from(metas, (m) => m.run ?? 0);
   if (metas.some((m) => m.rejected)) {
     set.rejected = Uint8Array.from(metas, (m) => m.rejected ? 1 : 0);
   }
@@ -197,6 +201,7 @@ export function subsetTrialSet(set: TrialSet, indices: readonly number[]): Trial
     preprocessing: { ...set.preprocessing },
   };
   if (set.split) out.split = pick(set.split);
+  if (set.runs) out.runs = Int32Array.from(pick(set.runs));
   if (set.rejected) out.rejected = Uint8Array.from(pick(set.rejected));
   return out;
 }

@@ -1,9 +1,11 @@
 /**
- * A reader for the numeric variables of MATLAB MAT-files, level 5 (what `save` writes by default
- * up to -v7, compressed or not): BCIC2a's evaluation labels come as `A01E.mat` with a `classlabel`
- * variable. Numeric arrays of every class (double, single, int8–64, uint8–64, logical) are read as
- * float64 in MATLAB's column-major order; cells, structs, chars, sparse and complex arrays are
- * listed by name but not decoded. v7.3 files (HDF5) are refused with a message saying so.
+ * A reader for MATLAB MAT-files, level 5 (what `save` writes by default up to -v7, compressed or
+ * not, either byte order; also Octave's `-v6`/`-v7` and SciPy's `savemat`): BCIC2a's evaluation
+ * labels (`A01E.mat`, `classlabel`) and the BNCI archive's recordings (a cell of run structs).
+ * Numeric arrays of every class (double, single, int8–64, uint8–64, logical) are read as float64
+ * in MATLAB's column-major order; char arrays as text; cells, structs and struct arrays as trees
+ * of values, nested to any depth. Sparse arrays and objects are named but not decoded; v7.3 files
+ * (HDF5) are refused with a message saying so.
  */
 import { unzlibSync } from "fflate";
 import { EegSaeError } from "../util/errors.ts";
@@ -23,10 +25,20 @@ export interface MatArray {
   data: Float64Array;
 }
 
+/** A decoded MATLAB value; arrays of every kind keep MATLAB's column-major element order. */
+export type MatValue =
+  | ({ kind: "numeric" } & MatArray)
+  | { kind: "char"; dims: number[]; text: string }
+  | { kind: "cell"; dims: number[]; cells: MatValue[] }
+  | { kind: "struct"; dims: number[]; fields: string[]; elements: Map<string, MatValue>[] }
+  | { kind: "other"; dims: number[]; className: string };
+
 export interface MatFile {
-  /** Numeric variables by name. */
+  /** Every variable by name, decoded. */
+  variables: Map<string, MatValue>;
+  /** The numeric (real) variables by name. */
   arrays: Map<string, MatArray>;
-  /** Variables of other kinds (cell, struct, char, sparse, complex, object), by name and kind. */
+  /** The other variables (cell, struct, char, sparse, complex, object), by name and kind. */
   skipped: Map<string, string>;
 }
 
@@ -43,6 +55,8 @@ const MI_INT64 = 12;
 const MI_UINT64 = 13;
 const MI_MATRIX = 14;
 const MI_COMPRESSED = 15;
+const MI_UTF8 = 16;
+const MI_UTF16 = 17;
 
 /** Array classes (Table 1-3); 6..15 are the numeric ones. */
 const CLASS_NAMES: Record<number, string> = {
@@ -62,6 +76,9 @@ const CLASS_NAMES: Record<number, string> = {
   14: "int64",
   15: "uint64",
 };
+const CLASS_CELL = 1;
+const CLASS_STRUCT = 2;
+const CLASS_CHAR = 4;
 const FLAG_COMPLEX = 0x0800;
 const FLAG_LOGICAL = 0x0200;
 
@@ -124,7 +141,7 @@ export function parseMat(buf: Uint8Array, file: string): MatFile {
     throw new MatError(file, `header endian indicator is "${endian}", expected "IM" or "MI"`);
   }
   const littleEndian = endian === "IM";
-  const out: MatFile = { arrays: new Map(), skipped: new Map() };
+  const out: MatFile = { variables: new Map(), arrays: new Map(), skipped: new Map() };
   const reader = new ElementReader(buf.subarray(128), littleEndian, file);
   while (!reader.done) {
     let element = reader.next();
@@ -139,7 +156,13 @@ export function parseMat(buf: Uint8Array, file: string): MatFile {
       }
       element = new ElementReader(inflated, littleEndian, file).next();
     }
-    if (element.type === MI_MATRIX) readMatrix(element.bytes, littleEndian, file, out);
+    if (element.type !== MI_MATRIX) continue;
+    const { name, value } = readMatrix(element.bytes, littleEndian, file);
+    out.variables.set(name, value);
+    if (value.kind === "numeric") out.arrays.set(name, value);
+    else {
+      out.skipped.set(name, value.kind === "other" ? value.className : value.kind);
+    }
   }
   return out;
 }
@@ -155,8 +178,24 @@ export async function readMat(path: string): Promise<MatFile> {
   return parseMat(bytes, path);
 }
 
-function readMatrix(bytes: Uint8Array, littleEndian: boolean, file: string, out: MatFile): void {
-  if (bytes.length === 0) return; // an empty array: MATLAB writes a bare tag
+function readMatrix(
+  bytes: Uint8Array,
+  littleEndian: boolean,
+  file: string,
+): { name: string; value: MatValue } {
+  // An empty array: MATLAB writes a bare tag.
+  if (bytes.length === 0) {
+    return {
+      name: "",
+      value: {
+        kind: "numeric",
+        name: "",
+        className: "double",
+        dims: [0, 0],
+        data: new Float64Array(),
+      },
+    };
+  }
   const sub = new ElementReader(bytes, littleEndian, file);
   const flagsEl = sub.next();
   if (flagsEl.type !== MI_UINT32 || flagsEl.bytes.length < 8) {
@@ -171,25 +210,83 @@ function readMatrix(bytes: Uint8Array, littleEndian: boolean, file: string, out:
   const nameEl = sub.next();
   if (nameEl.type !== MI_INT8) throw new MatError(file, "matrix without its name");
   const name = new TextDecoder().decode(nameEl.bytes);
+  const at = name === "" ? "an element" : `variable "${name}"`;
   const className = CLASS_NAMES[classId] ?? `class ${classId}`;
-  if (classId < 6 || classId > 15 || flags & FLAG_COMPLEX) {
-    out.skipped.set(name, flags & FLAG_COMPLEX ? `complex ${className}` : className);
-    return;
-  }
-  const data = numbers(sub.next(), littleEndian, file);
   const count = dims.reduce((a, b) => a * b, 1);
+  const nested = () => {
+    if (sub.done) throw new MatError(file, `${at}: truncated, fewer elements than its dimensions`);
+    const el = sub.next();
+    if (el.type !== MI_MATRIX) {
+      throw new MatError(file, `${at}: element of type ${el.type} where a matrix was expected`);
+    }
+    return readMatrix(el.bytes, littleEndian, file).value;
+  };
+  if (classId === CLASS_CELL) {
+    return { name, value: { kind: "cell", dims, cells: Array.from({ length: count }, nested) } };
+  }
+  if (classId === CLASS_STRUCT) {
+    const lengthEl = sub.next();
+    const width = numbers(lengthEl, littleEndian, file)[0];
+    const namesEl = sub.next();
+    if (!(width > 0) || namesEl.bytes.length % width !== 0) {
+      throw new MatError(
+        file,
+        `${at}: field names of ${namesEl.bytes.length} bytes, width ${width}`,
+      );
+    }
+    const fields = Array.from(
+      { length: namesEl.bytes.length / width },
+      (_, f) => cString(namesEl.bytes.subarray(f * width, (f + 1) * width)),
+    );
+    const elements = Array.from({ length: count }, () => {
+      const m = new Map<string, MatValue>();
+      for (const f of fields) m.set(f, nested());
+      return m;
+    });
+    return { name, value: { kind: "struct", dims, fields, elements } };
+  }
+  if (classId === CLASS_CHAR) {
+    const codes = sub.done ? new Float64Array() : numbers(sub.next(), littleEndian, file);
+    if (codes.length !== count && !(codes.length === 0 && count === 0)) {
+      throw new MatError(file, `${at}: dimensions [${dims}] but ${codes.length} characters`);
+    }
+    let text = "";
+    for (const c of codes) text += String.fromCharCode(c);
+    return { name, value: { kind: "char", dims, text } };
+  }
+  if (classId < 6 || classId > 15 || flags & FLAG_COMPLEX) {
+    return {
+      name,
+      value: {
+        kind: "other",
+        dims,
+        className: flags & FLAG_COMPLEX ? `complex ${className}` : className,
+      },
+    };
+  }
+  if (sub.done) throw new MatError(file, `${at}: no data after its name`);
+  const data = numbers(sub.next(), littleEndian, file);
   if (data.length !== count) {
     throw new MatError(
       file,
-      `variable "${name}" has dimensions [${dims}] (${count} values) but ${data.length} values`,
+      `${at} has dimensions [${dims}] (${count} values) but ${data.length} values`,
     );
   }
-  out.arrays.set(name, {
+  return {
     name,
-    className: flags & FLAG_LOGICAL ? "logical" : className,
-    dims,
-    data,
-  });
+    value: {
+      kind: "numeric",
+      name,
+      className: flags & FLAG_LOGICAL ? "logical" : className,
+      dims,
+      data,
+    },
+  };
+}
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
 /** The values of a numeric data element as float64. */
@@ -206,6 +303,8 @@ function numbers(el: Element, le: boolean, file: string): Float64Array {
     [MI_DOUBLE]: [8, (o) => view.getFloat64(o, le)],
     [MI_INT64]: [8, (o) => Number(view.getBigInt64(o, le))],
     [MI_UINT64]: [8, (o) => Number(view.getBigUint64(o, le))],
+    [MI_UTF8]: [1, (o) => view.getUint8(o)],
+    [MI_UTF16]: [2, (o) => view.getUint16(o, le)],
   };
   const entry = read[el.type];
   if (!entry) throw new MatError(file, `numeric data of element type ${el.type} is not supported`);

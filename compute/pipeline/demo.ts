@@ -8,7 +8,8 @@
 import { join, resolve } from "node:path";
 import { getGpu } from "../gpu/mod.ts";
 import { writeSyntheticDataset } from "../data/synthetic_dataset.ts";
-import { convertGdfFolder } from "../data/gdf_folder.ts";
+import { convertRecordings } from "../data/recording_lmdb.ts";
+import type { RecordingSourceOptions } from "../data/recording_source.ts";
 import { SYNTHETIC_DEFAULTS } from "../data/synthetic.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { ScalingMode } from "../data/trials.ts";
@@ -20,21 +21,29 @@ import { runProbeTask } from "../analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
 import { siteCommand } from "../../site/tools/site_command.ts";
 import { EegSaeError } from "../util/errors.ts";
+import { sourceInputs } from "../data/open_source.ts";
 import { writeOutputInPlace } from "../io/output_folder.ts";
 
 export type DemoSize = "tiny" | "small" | "full";
 
 export class DemoError extends EegSaeError {}
 
+/** Folds of the within-subject probe when the data hold one subject. */
+export const DEFAULT_CV_FOLDS = 5;
+
 export interface DemoOptions {
   out: string;
   size: DemoSize;
   /** A REVE folder (config.json + model.safetensors); a random one is made when absent. */
   model?: string;
-  /** An LMDB of trials; synthetic data is made when neither it nor `gdfDir` is given. */
+  /** An LMDB of trials; synthetic data is made when neither it nor `recordings` is given. */
   dbPath?: string;
-  /** A folder of BCIC2a GDF files, converted to an LMDB in the run folder first. */
-  gdfDir?: string;
+  /** Recording files or folders (GDF, EDF, BDF, BNCI MAT), converted to an LMDB in the run folder. */
+  recordings?: string[];
+  /** How trials are cut from the recordings. */
+  recordingOptions?: RecordingSourceOptions;
+  /** Within-subject probe folds; used, and chosen automatically, when there is one subject. */
+  cvFolds?: number;
   scaling: ScalingMode;
   seed: number;
   /** Build the site (the slowest stage after training). */
@@ -126,14 +135,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   await getGpu();
   const stages = o.site ? 6 : 5;
   const randomWeights = o.model === undefined;
-  if (o.dbPath && o.gdfDir) throw new DemoError("give --db_path or --gdf_dir, not both");
-  const synthetic = o.dbPath === undefined && o.gdfDir === undefined;
+  const recordings = o.recordings ?? [];
+  if (o.dbPath && recordings.length) {
+    throw new DemoError("give --db_path or --recordings, not both");
+  }
+  const synthetic = o.dbPath === undefined && recordings.length === 0;
   return await writeOutputInPlace(
     out,
     {
       madeBy: "demo",
       flag: "--out",
-      inputs: { model: o.model, db_path: o.dbPath, gdf_dir: o.gdfDir },
+      inputs: { model: o.model, ...sourceInputs({ dbPath: o.dbPath, recordings }) },
     },
     () => runStages(o, out, { stages, randomWeights, synthetic, started }),
   );
@@ -145,23 +157,31 @@ async function runStages(
   s: { stages: number; randomWeights: boolean; synthetic: boolean; started: number },
 ): Promise<DemoResult> {
   const { stages, randomWeights, synthetic, started } = s;
+  const recordings = o.recordings ?? [];
   const preset = DEMO_SIZES[o.size];
   stage(
     1,
     stages,
     synthetic
       ? "synthetic BCIC2a-shaped data → LMDB"
-      : `data: ${o.dbPath ?? `GDF files in ${o.gdfDir} → LMDB`}`,
+      : `data: ${o.dbPath ?? `recordings ${recordings.join(", ")} → LMDB`}`,
   );
   let dbPath = o.dbPath;
-  if (o.gdfDir) {
-    dbPath = join(out, "data", "bcic2a_gdf.lmdb");
-    const summary = await convertGdfFolder(o.gdfDir, dbPath);
+  let subjects = 0;
+  let classNames = [...BCIC2A_CLASS_NAMES];
+  if (recordings.length) {
+    dbPath = join(out, "data", "recordings.lmdb");
+    const summary = await convertRecordings(recordings, dbPath, o.recordingOptions);
+    subjects = summary.subjects;
+    classNames = summary.classes;
     console.log(
       `  ${summary.trials} trials from ${summary.files.length} files at ${summary.sfreq} Hz ` +
         `written to ${dbPath}`,
     );
   }
+  // One subject cannot be left out: the probe cross-validates within it instead.
+  const withinSubject = subjects === 1 || o.cvFolds !== undefined;
+  const cvFolds = o.cvFolds ?? DEFAULT_CV_FOLDS;
   if (!dbPath) {
     dbPath = join(out, "data", "synthetic.lmdb");
     const summary = await writeSyntheticDataset(dbPath, {
@@ -236,7 +256,6 @@ async function runStages(
     command: ["deno", "task", "demo", ...o.argv].join(" "),
     progress: true,
   });
-  const classNames = [...BCIC2A_CLASS_NAMES];
   const saeDir = join(out, "sae");
   stage(4, stages, "feature statistics and spectral signatures");
   await runFeaturesTask({
@@ -258,7 +277,12 @@ async function runStages(
   stage(
     5,
     stages,
-    "linear probe (leave-one-subject-out, every subject in turn) and top-K class-specific masking",
+    withinSubject
+      ? `linear probe (within-subject ${cvFolds}-fold cross-validation, stratified, folds ` +
+        "contiguous in time: " +
+        (o.cvFolds === undefined ? "chosen because there is one subject" : "--cv_folds") +
+        ") and top-K class-specific masking"
+      : "linear probe (leave-one-subject-out, every subject in turn) and top-K class-specific masking",
   );
   const results = await runProbeTask({
     saeDir,
@@ -267,7 +291,8 @@ async function runStages(
     out,
     batchSize: 16,
     // Every fold, mean ± std: one held-out subject is only 8·trialsPerClass trials.
-    protocol: "all_subjects",
+    protocol: withinSubject ? "within_subject_cv" : "all_subjects",
+    cvFolds: withinSubject ? cvFolds : undefined,
     inputs: ["sae_mean_max", "reve_mean"],
     fit: DEFAULT_PROBE_FIT,
     kValues: [1, 2, 5, 10, 20, 50, 100, "all"],
@@ -280,7 +305,9 @@ async function runStages(
     const m = r.metrics;
     const std = r.metrics_std ? ` ± ${r.metrics_std.balanced_accuracy.toFixed(3)}` : "";
     console.log(
-      `  ${r.name}: balanced accuracy ${m.balanced_accuracy.toFixed(3)}${std} (chance 0.25), ` +
+      `  ${r.name}: balanced accuracy ${m.balanced_accuracy.toFixed(3)}${std} (chance ${
+        (1 / classNames.length).toFixed(2)
+      }), ` +
         `kappa ${m.kappa.toFixed(3)}`,
     );
   }

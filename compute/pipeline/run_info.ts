@@ -37,6 +37,7 @@ export async function dataSourceOf(index: ActivationIndex): Promise<DataSourceIn
   const [kind, ...rest] = index.preprocessing.source.split(" ");
   const path = rest.join(" ") || null;
   if (kind === "gdf") return { kind: "gdf", path, dataset: "BCIC2a", seed: null };
+  if (kind === "recordings") return { kind: "recordings", path, dataset: "recordings", seed: null };
   let sidecar: DatasetSidecar | undefined;
   if (path) {
     try {

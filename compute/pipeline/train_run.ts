@@ -158,10 +158,10 @@ function checkActivationsMatch(index: ActivationIndex, spec: ReveExtractSpec, di
   );
   const wrong: string[] = [];
   if (index.hook !== asked) wrong.push(`hook ${index.hook}, asked ${asked}`);
-  const data = index.preprocessing.source.replace(/^(lmdb|gdf) /, "");
-  const askedData = spec.source.dbPath ?? spec.source.gdf;
-  if (askedData !== undefined && resolve(data) !== resolve(askedData)) {
-    wrong.push(`data ${data}, asked ${askedData}`);
+  const source = index.preprocessing.source;
+  const askedDb = spec.source.dbPath;
+  if (askedDb !== undefined && resolve(source.replace(/^lmdb /, "")) !== resolve(askedDb)) {
+    wrong.push(`data ${source}, asked --db_path ${askedDb}`);
   }
   if (resolve(index.model.path) !== resolve(spec.model)) {
     wrong.push(`model ${index.model.path}, asked ${spec.model}`);

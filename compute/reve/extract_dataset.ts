@@ -4,7 +4,7 @@
  * time and the hook at `block_layer` is written as activation shards (activation_shards.ts).
  */
 import { lookupPositions } from "../data/montage.ts";
-import { openTrialSource, type SourceSpec } from "../data/open_source.ts";
+import { openTrialSource, sourceInputs, type SourceSpec } from "../data/open_source.ts";
 import { preprocessTrialSet, REVE_SFREQ } from "../data/preprocess.ts";
 import { loadTrialSet, type ScalingMode } from "../data/trials.ts";
 import { type ActivationIndex, ActivationShardWriter } from "./activation_shards.ts";
@@ -43,7 +43,7 @@ export async function extractDataset(opts: DatasetExtractOptions): Promise<Activ
   const target: OutputSpec = {
     madeBy: "extract",
     flag: "--out",
-    inputs: { model: opts.model, db_path: opts.source.dbPath, gdf: opts.source.gdf },
+    inputs: { model: opts.model, ...sourceInputs(opts.source) },
   };
   await checkOutputTarget(opts.out, target);
   const source = await openTrialSource(opts.source);
