@@ -597,15 +597,19 @@ Deno.test({
           async () => await exists(join((await partialOf(features)) ?? "/nonexistent", "trials")),
         ];
         let kills = 0;
+        let lastKilled = false;
         for (const moment of moments) {
           t0 = Date.now();
-          if (await killWhen("features", args, moment)) kills++;
+          lastKilled = await killWhen("features", args, moment);
+          if (lastKilled) kills++;
           // The previous output is whole after every kill (or back in place on the next run,
           // when the kill fell between the two renames of the swap).
           if (await exists(features)) await assertSameOutput(features, reference);
         }
         console.log(`features: ${kills} of ${moments.length} runs killed`);
         assert.ok(kills >= 3, `only ${kills} features runs were killed before finishing`);
+        // The killed writer's lock is still there, naming a process that is gone: taken over.
+        if (lastKilled) assert.ok(await exists(join(run, ".features.lock")), "no stale lock");
         const rerun = await cli("features", args);
         assert.equal(rerun.code, 0, rerun.err);
         await assertSameOutput(features, reference);
