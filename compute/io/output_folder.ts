@@ -6,7 +6,7 @@
  * made is deleted: a target that is not empty and carries no manifest of this command is refused,
  * as is a target holding one of the command's own inputs.
  */
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { acquireFolderLock, processAlive } from "./folder_lock.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 
@@ -52,7 +52,7 @@ export interface OutputSpec {
 
 function inside(path: string, folder: string): boolean {
   const rel = relative(folder, path);
-  return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep) && rel !== "..");
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
