@@ -109,6 +109,22 @@ function running(pid: number): boolean {
   }
 }
 
+/** Ids of the processes whose command line contains `text` (Linux /proc). */
+function processesMentioning(text: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(text)) {
+        found.push(Number(e.name));
+      }
+    } catch {
+      // The process ended while listing.
+    }
+  }
+  return found;
+}
+
 async function waitGone(pids: number[], ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (pids.some(running)) {
@@ -148,10 +164,10 @@ async function killWhen(
   });
   while (!finished) {
     if (await when()) {
-      const kids = childrenOf(child.pid);
       child.kill("SIGKILL");
       await status;
-      await waitGone(kids, 30_000);
+      // Every process working for it (the site's Astro build names the folder it fills) ends.
+      await waitGone(processesMentioning(`.partial-${child.pid}`), 30_000);
       return true;
     }
     await new Promise((r) => setTimeout(r, 25));

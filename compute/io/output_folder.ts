@@ -213,7 +213,27 @@ async function recoverInterrupted(target: string): Promise<void> {
   }
   for (const l of left) {
     if (l.kind === "old" && !await statOrNull(target)) await Deno.rename(l.path, target);
-    else await Deno.remove(l.path, { recursive: true });
+    else await removeLeftover(l.path);
+  }
+}
+
+/**
+ * Removes a dead writer's folder. A child of that writer (the site's Astro build) may still be
+ * adding files for a moment before it notices its parent is gone, so a removal that races it is
+ * tried again.
+ */
+async function removeLeftover(path: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(path, { recursive: true });
+      return;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (attempt === 10) {
+        throw new OutputFolderError(`cannot remove ${path}: ${(e as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 
