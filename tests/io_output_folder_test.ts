@@ -9,7 +9,9 @@ import {
   OutputFolderError,
   type OutputManifest,
   type OutputSpec,
+  PARTIAL_MARKER,
   writeOutputFolder,
+  writeOutputInPlace,
 } from "../compute/io/output_folder.ts";
 import { acquireFolderLock, FolderLockError } from "../compute/io/folder_lock.ts";
 
@@ -155,6 +157,71 @@ Deno.test("folder lock: a live holder is named, a dead one's lock is taken over"
     assert.equal(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);
     await lock.release();
     assert.deepEqual(await names(root), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("output in place: a rebuild replaces the old folder, a failed one puts it back", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const target = join(root, "run");
+    const spec = { ...SPEC, madeBy: "demo" };
+    await writeOutputInPlace(target, spec, async (dir) => {
+      assert.equal(dir, target);
+      assert.equal(JSON.parse(await Deno.readTextFile(join(dir, PARTIAL_MARKER))).pid, Deno.pid);
+      await Deno.writeTextFile(join(dir, "a.json"), "1");
+    });
+    assert.deepEqual(await names(target), [OUTPUT_MANIFEST, "a.json"]);
+    await assert.rejects(
+      () =>
+        writeOutputInPlace(target, spec, async (dir) => {
+          await Deno.writeTextFile(join(dir, "b.json"), "2");
+          throw new Error("stage 3 failed");
+        }),
+      /stage 3 failed/,
+    );
+    assert.deepEqual(await names(target), [OUTPUT_MANIFEST, "a.json"]);
+    await writeOutputInPlace(target, spec, (dir) => Deno.writeTextFile(join(dir, "b.json"), "2"));
+    assert.deepEqual(await names(target), [OUTPUT_MANIFEST, "b.json"]);
+    assert.deepEqual(await names(root), ["run"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("output in place: a killed writer's half folder is removed, the previous one restored", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const target = join(root, "run");
+    const spec = { ...SPEC, madeBy: "demo" };
+    await writeOutputInPlace(target, spec, (dir) => Deno.writeTextFile(join(dir, "a.json"), "1"));
+    // As a writer killed mid-build leaves it: the old output aside, a marked half one in place.
+    const dead = await deadPid();
+    await Deno.rename(target, join(root, `.run.old-${dead}`));
+    await Deno.mkdir(target);
+    await Deno.writeTextFile(
+      join(target, PARTIAL_MARKER),
+      JSON.stringify({ made_by: "demo", pid: dead }),
+    );
+    await Deno.writeTextFile(join(target, "half.json"), "{");
+    await assert.rejects(
+      () => writeOutputInPlace(target, spec, () => Promise.reject(new Error("stop"))),
+      /stop/,
+    );
+    assert.deepEqual(await names(target), [OUTPUT_MANIFEST, "a.json"]);
+    assert.deepEqual(await names(root), ["run"]);
+    // A folder marked by a live writer is not taken.
+    const busy = join(root, "busy");
+    await Deno.mkdir(busy);
+    await Deno.writeTextFile(
+      join(busy, PARTIAL_MARKER),
+      JSON.stringify({ made_by: "demo", pid: Deno.pid }),
+    );
+    await assert.rejects(
+      () => writeOutputInPlace(busy, spec, () => Promise.resolve()),
+      new RegExp(`busy is being written by process ${Deno.pid}`),
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

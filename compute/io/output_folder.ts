@@ -120,21 +120,33 @@ export async function checkOutputTarget(target: string, spec: OutputSpec): Promi
     break;
   }
   if (empty || await readOutputManifest(abs, spec.madeBy)) return;
-  if (await deadPartialOf(abs, spec.madeBy)) return;
+  const writer = await partialWriter(abs, spec.madeBy);
+  if (writer !== null && !processAlive(writer)) return;
+  if (writer !== null) {
+    throw new OutputFolderError(
+      `${spec.flag} ${target} is being written by process ${writer}; wait for it to finish`,
+    );
+  }
   throw new OutputFolderError(
     `${spec.flag} ${target} holds files not written by \`deno task ${spec.madeBy}\` (no ` +
       `${OUTPUT_MANIFEST}); choose an empty or new folder`,
   );
 }
 
-/** Whether `dir` is an in-place output of `madeBy` whose writer died before finishing it. */
-async function deadPartialOf(dir: string, madeBy: string): Promise<boolean> {
+/** The writer's process id when `dir` is an unfinished in-place output of `madeBy`, else null. */
+async function partialWriter(dir: string, madeBy: string): Promise<number | null> {
   try {
     const m = JSON.parse(await Deno.readTextFile(join(dir, PARTIAL_MARKER)));
-    return m?.made_by === madeBy && !processAlive(Number(m.pid));
+    return m?.made_by === madeBy && Number.isInteger(m.pid) ? m.pid : null;
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Whether `dir` is an in-place output of `madeBy` whose writer died before finishing it. */
+async function deadPartialOf(dir: string, madeBy: string): Promise<boolean> {
+  const pid = await partialWriter(dir, madeBy);
+  return pid !== null && !processAlive(pid);
 }
 
 /** Every regular file under `dir`, relative paths, sorted; the manifest itself left out. */
