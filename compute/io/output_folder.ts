@@ -6,7 +6,7 @@
  * made is deleted: a target that is not empty and carries no manifest of this command is refused,
  * as is a target holding one of the command's own inputs.
  */
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { acquireFolderLock, processAlive } from "./folder_lock.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 
@@ -52,7 +52,7 @@ export interface OutputSpec {
 
 function inside(path: string, folder: string): boolean {
   const rel = relative(folder, path);
-  return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep) && rel !== "..");
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
@@ -120,21 +120,33 @@ export async function checkOutputTarget(target: string, spec: OutputSpec): Promi
     break;
   }
   if (empty || await readOutputManifest(abs, spec.madeBy)) return;
-  if (await deadPartialOf(abs, spec.madeBy)) return;
+  const writer = await partialWriter(abs, spec.madeBy);
+  if (writer !== null && !processAlive(writer)) return;
+  if (writer !== null) {
+    throw new OutputFolderError(
+      `${spec.flag} ${target} is being written by process ${writer}; wait for it to finish`,
+    );
+  }
   throw new OutputFolderError(
     `${spec.flag} ${target} holds files not written by \`deno task ${spec.madeBy}\` (no ` +
       `${OUTPUT_MANIFEST}); choose an empty or new folder`,
   );
 }
 
-/** Whether `dir` is an in-place output of `madeBy` whose writer died before finishing it. */
-async function deadPartialOf(dir: string, madeBy: string): Promise<boolean> {
+/** The writer's process id when `dir` is an unfinished in-place output of `madeBy`, else null. */
+async function partialWriter(dir: string, madeBy: string): Promise<number | null> {
   try {
     const m = JSON.parse(await Deno.readTextFile(join(dir, PARTIAL_MARKER)));
-    return m?.made_by === madeBy && !processAlive(Number(m.pid));
+    return m?.made_by === madeBy && Number.isInteger(m.pid) ? m.pid : null;
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Whether `dir` is an in-place output of `madeBy` whose writer died before finishing it. */
+async function deadPartialOf(dir: string, madeBy: string): Promise<boolean> {
+  const pid = await partialWriter(dir, madeBy);
+  return pid !== null && !processAlive(pid);
 }
 
 /** Every regular file under `dir`, relative paths, sorted; the manifest itself left out. */
@@ -213,7 +225,27 @@ async function recoverInterrupted(target: string): Promise<void> {
   }
   for (const l of left) {
     if (l.kind === "old" && !await statOrNull(target)) await Deno.rename(l.path, target);
-    else await Deno.remove(l.path, { recursive: true });
+    else await removeLeftover(l.path);
+  }
+}
+
+/**
+ * Removes a dead writer's folder. A child of that writer (the site's Astro build) may still be
+ * adding files for a moment before it notices its parent is gone, so a removal that races it is
+ * tried again.
+ */
+async function removeLeftover(path: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(path, { recursive: true });
+      return;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (attempt === 10) {
+        throw new OutputFolderError(`cannot remove ${path}: ${(e as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 

@@ -180,6 +180,13 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainSummary> {
   const out = o.resume ?? o.out;
   // Everything is checked before anything is written.
   if (!o.resume && !o.folderChecked) await checkNewRunFolder(out);
+  if (!o.resume) {
+    // The fields that do not depend on d_in, before an extraction that may take minutes (the
+    // rest once the activations give d_in).
+    const wide = 1 << 16;
+    validateSaeConfig(defaultSaeConfig(wide, { kAux: 1, ...o.config, dIn: wide }));
+  }
+  await Deno.mkdir(dirname(resolve(out)), { recursive: true });
   const lock = await acquireFolderLock(
     join(dirname(resolve(out)), `.${basename(resolve(out))}.lock`),
     `the run folder ${out}`,

@@ -3,10 +3,11 @@
  * process, which ends when the site command that started it is killed, so no orphan goes on
  * writing into a folder the next build has already cleaned away.
  */
-import { build } from "astro";
 import { exitWithParent } from "../../compute/util/exit_with_parent.ts";
 
+// Watching before Astro loads (seconds), so a killed site command leaves no orphan at any point.
 const stopWatching = exitWithParent("the site command");
+const { build } = await import("astro");
 const [root, outDir, base, logLevel] = Deno.args;
 try {
   await build({ root, outDir, base, logLevel: logLevel === "info" ? "info" : "error" });
