@@ -128,6 +128,12 @@ const FLAGS: FlagSpec[] = [
     default: true,
   },
   {
+    name: "decoder_init_norm",
+    type: "number",
+    help: "decoder-row norm c of the initial map: the first reconstruction is b_dec + ~c²·d_sae/(2·d_in)·(x − b_dec); 1 is the older init",
+    default: 0.1,
+  },
+  {
     name: "normalize_activations",
     type: "string",
     help: "scale activations so E‖x‖² = d_in (folded back on export)",
@@ -167,6 +173,7 @@ function configFrom(v: FlagValues): Partial<SaeTrainConfig> {
     nBatchesInBuffer: num(v, "n_batches_in_buffer"),
     bDecInit: str(v, "b_dec_init") as SaeTrainConfig["bDecInit"],
     initEncoderAsDecoderTranspose: bool(v, "init_encoder_as_decoder_transpose"),
+    decoderInitNorm: num(v, "decoder_init_norm"),
     normalizeActivations: str(v, "normalize_activations") as SaeTrainConfig["normalizeActivations"],
     logEvery: num(v, "log_every"),
     checkpointEvery: num(v, "checkpoint_every"),

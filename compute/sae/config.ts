@@ -45,6 +45,12 @@ export interface SaeTrainConfig {
   bDecInit: BDecInit;
   /** W_enc = W_decᵀ at init (else independent random unit columns). */
   initEncoderAsDecoderTranspose: boolean;
+  /**
+   * c, the decoder-row norm of the initial map (SAELens's `decoder_init_norm`): the first
+   * reconstruction is b_dec plus about c²·d_sae/(2·d_in) of x − b_dec. Decoder rows stay
+   * unit-norm, so the factor c² sits in W_enc (docs/ARCHITECTURE.md, "SAE"). 1 is the older init.
+   */
+  decoderInitNorm: number;
   normalizeActivations: ActivationNormalization;
   seed: number;
   logEvery: number;
@@ -90,6 +96,7 @@ export function defaultSaeConfig(
     nBatchesInBuffer: 8,
     bDecInit: "median",
     initEncoderAsDecoderTranspose: true,
+    decoderInitNorm: 0.1,
     normalizeActivations: "none",
     seed: 42,
     logEvery: 10,
@@ -143,7 +150,7 @@ export function validateSaeConfig(cfg: SaeTrainConfig): void {
   if ((cfg.architecture === "topk" || cfg.architecture === "batchtopk") && cfg.k > dSae) {
     throw new SaeConfigError(`k ${cfg.k} exceeds d_sae ${dSae}`);
   }
-  for (const n of ["lr", "bandwidth", "initialThreshold"] as const) {
+  for (const n of ["lr", "bandwidth", "initialThreshold", "decoderInitNorm"] as const) {
     if (!(cfg[n] > 0)) throw new SaeConfigError(`${n} must be > 0, got ${cfg[n]}`);
   }
   for (const n of ["l1Coefficient", "lrEnd", "maxGradNorm", "auxCoefficient"] as const) {
