@@ -130,7 +130,7 @@ const FLAGS: FlagSpec[] = [
   {
     name: "decoder_init_norm",
     type: "number",
-    help: "decoder-row norm c of the initial map: the first reconstruction is b_dec + ~c²·d_sae/(2·d_in)·(x − b_dec); 1 is the older init",
+    help: "initial map's decoder-row norm c (unit rows, W_enc = c²·W_decᵀ); 1: the older init",
     default: 0.1,
   },
   {
