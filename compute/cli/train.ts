@@ -130,8 +130,8 @@ const FLAGS: FlagSpec[] = [
   {
     name: "decoder_init_norm",
     type: "number",
-    help: "initial map's decoder-row norm c (unit rows, W_enc = c²·W_decᵀ); 1: the older init",
-    default: 0.1,
+    help: "initial decoder-row norm c, W_enc = c²·W_decᵀ (0: 0.1 for relu, else 1)",
+    default: 0,
   },
   {
     name: "normalize_activations",
@@ -149,6 +149,7 @@ const FLAGS: FlagSpec[] = [
 
 function configFrom(v: FlagValues): Partial<SaeTrainConfig> {
   const kAux = num(v, "k_aux");
+  const decoderInitNorm = num(v, "decoder_init_norm");
   return {
     architecture: str(v, "architecture") as SaeTrainConfig["architecture"],
     expansionFactor: num(v, "expansion_factor"),
@@ -173,7 +174,7 @@ function configFrom(v: FlagValues): Partial<SaeTrainConfig> {
     nBatchesInBuffer: num(v, "n_batches_in_buffer"),
     bDecInit: str(v, "b_dec_init") as SaeTrainConfig["bDecInit"],
     initEncoderAsDecoderTranspose: bool(v, "init_encoder_as_decoder_transpose"),
-    decoderInitNorm: num(v, "decoder_init_norm"),
+    ...(decoderInitNorm !== 0 ? { decoderInitNorm } : {}),
     normalizeActivations: str(v, "normalize_activations") as SaeTrainConfig["normalizeActivations"],
     logEvery: num(v, "log_every"),
     checkpointEvery: num(v, "checkpoint_every"),

@@ -46,9 +46,9 @@ export interface SaeTrainConfig {
   /** W_enc = W_decᵀ at init (else independent random unit columns). */
   initEncoderAsDecoderTranspose: boolean;
   /**
-   * c, the decoder-row norm of the initial map (SAELens's `decoder_init_norm`): the first
-   * reconstruction is b_dec plus about c²·d_sae/(2·d_in) of x − b_dec. Decoder rows stay
+   * c, the decoder-row norm of the initial map (SAELens's `decoder_init_norm`): decoder rows stay
    * unit-norm, so the factor c² sits in W_enc (docs/ARCHITECTURE.md, "SAE"). 1 is the older init.
+   * Default: defaultDecoderInitNorm(architecture).
    */
   decoderInitNorm: number;
   normalizeActivations: ActivationNormalization;
@@ -62,6 +62,16 @@ export interface SaeTrainConfig {
 }
 
 export class SaeConfigError extends EegSaeError {}
+
+/**
+ * The initial decoder-row norm each architecture trains best from: small for relu, where about
+ * half of d_sae features fire at init; 1 for topk and batchtopk, whose k active features already
+ * give a first reconstruction of the right size, and for jumprelu, whose absolute threshold would
+ * gate off every shrunken pre-activation (docs/ARCHITECTURE.md, "SAE").
+ */
+export function defaultDecoderInitNorm(architecture: SaeArchitecture): number {
+  return architecture === "relu" ? 0.1 : 1;
+}
 
 export function defaultSaeConfig(
   dIn: number,
@@ -96,7 +106,7 @@ export function defaultSaeConfig(
     nBatchesInBuffer: 8,
     bDecInit: "median",
     initEncoderAsDecoderTranspose: true,
-    decoderInitNorm: 0.1,
+    decoderInitNorm: defaultDecoderInitNorm(overrides.architecture ?? "relu"),
     normalizeActivations: "none",
     seed: 42,
     logEvery: 10,

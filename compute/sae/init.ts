@@ -69,12 +69,10 @@ export function bDecFromSample(
 /**
  * Initial weights; `sample` ([n, d_in]) sets b_dec. Deterministic for cfg.seed.
  *
- * The map is SAELens's: decoder rows of norm c and W_enc = W_decᵀ, so each encode–decode scales
- * x − b_dec by about c²·d_sae/(2·d_in) and the first reconstruction stays near b_dec at any d_sae.
- * Training keeps decoder rows unit-norm (the sparsity coefficient is defined against unit rows), so
- * the rows are stored unit-norm and the factor c² goes into W_enc: relu, topk and batchtopk are
- * positively homogeneous and rank pre-activations, so the map is the same and no step undoes it
- * (jumprelu's fixed initial threshold meets pre-activations c times smaller than SAELens's).
+ * The map is SAELens's: decoder rows of norm c and W_enc = W_decᵀ, so with relu each encode–decode
+ * scales x − b_dec by about c²·d_sae/(2·d_in). Training keeps decoder rows unit-norm, so the rows
+ * are stored unit-norm and the factor c² goes into W_enc: relu, topk and batchtopk are positively
+ * homogeneous and rank pre-activations, so the map is the same and no renormalisation undoes it.
  */
 export function initSaeWeights(
   cfg: SaeTrainConfig,
