@@ -11,6 +11,7 @@ import { initSaeWeights } from "../compute/sae/init.ts";
 import { explainedVarianceWarning } from "../compute/sae/metrics.ts";
 import { ShardStream, ShuffledActivationStore } from "../compute/sae/activation_store.ts";
 import { trainSae } from "../compute/sae/trainer.ts";
+import { loadTrainState } from "../compute/sae/checkpoint.ts";
 import { parseTrainLog } from "../schema/run_folder.ts";
 import { encodeRef } from "../kernels/sae_encode.ts";
 
@@ -102,7 +103,7 @@ Deno.test("the explained-variance warning starts at a tenth of the run, only whi
   assert.equal(explainedVarianceWarning(50, 100, NaN), undefined);
 });
 
-Deno.test("a run that does not learn logs the warning in train_log.jsonl and once on the terminal", async () => {
+Deno.test("a run that does not learn warns in train_log.jsonl and once on the terminal; cfg.json keeps c", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sae_init_" });
   try {
     const d = 8;
@@ -138,6 +139,15 @@ Deno.test("a run that does not learn logs the warning in train_log.jsonl and onc
     const good = await run("small", 0.1);
     assert.ok(good.log.every((r) => r.explained_variance > 0 && r.warning === undefined));
     assert.deepEqual(good.warnings, []);
+    // cfg.json keeps c, and a cfg.json written before decoder_init_norm existed resumes with c = 1.
+    const cfgPath = join(dir, "small", "sae", "cfg.json");
+    const saved = JSON.parse(await Deno.readTextFile(cfgPath));
+    assert.equal(saved.decoder_init_norm, 0.1);
+    assert.equal((await loadTrainState(join(dir, "small"))).cfg.decoderInitNorm, 0.1);
+    delete saved.decoder_init_norm;
+    delete saved.training.decoderInitNorm;
+    await Deno.writeTextFile(cfgPath, JSON.stringify(saved));
+    assert.equal((await loadTrainState(join(dir, "small"))).cfg.decoderInitNorm, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -283,7 +283,10 @@ export async function trainSae(
         };
         const warning = explainedVarianceWarning(done, total, m.explained_variance);
         if (warning) {
-          if (!warned) (opts.warn ?? ((line) => console.error(`\nwarning: ${line}`)))(warning);
+          // On a terminal the progress bar's line has no newline yet.
+          const toStderr = (line: string) =>
+            console.error(`${opts.progress ? "\n" : ""}warning: ${line}`);
+          if (!warned) (opts.warn ?? toStderr)(warning);
           warned = true;
           last.warning = warning;
         }
