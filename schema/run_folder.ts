@@ -168,6 +168,8 @@ export interface TrainLogRow {
   dead_fraction: number;
   tokens_per_second?: number | null;
   feature_density?: FeatureDensity;
+  /** Set while explained variance is below 0 after a tenth of the run. */
+  warning?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -614,6 +616,7 @@ export function validateTrainLogRow(
       "tokens_per_second",
     ]
   ) if (o[k] !== undefined) c.numOrNull(o[k], k);
+  if (o.warning !== undefined) c.str(o.warning, "warning");
   if (o.feature_density !== undefined) {
     const d = c.obj(o.feature_density, "feature_density");
     const bins = c.nums(d.log10_bins, "feature_density.log10_bins");

@@ -1,5 +1,5 @@
 /**
- * Command-line flags: the seed's snake_case and kebab-case, typed values, defaults, `--no-<flag>`,
+ * Command-line flags: the earlier pipeline's snake_case and kebab-case, typed values, defaults, `--no-<flag>`,
  * the earlier pipeline's flags answered in one line, unknown flags with the closest known one, and
  * the same wording for a shared flag in every command's `--help`.
  */
@@ -185,7 +185,10 @@ Deno.test("flags: the earlier pipeline's train command is accepted, each flag an
 
 Deno.test("flags: the SAE training flags give config.ts's defaults untouched", () => {
   const cfg = saeConfigFrom(parseFlags([], SAE_TRAINING_FLAGS).values);
-  const { dIn: _d, kAux: _k, provenance: _p, ...defaults } = defaultSaeConfig(8);
+  // decoderInitNorm depends on the architecture: the flag sets it only when given.
+  const { dIn: _d, kAux: _k, provenance: _p, decoderInitNorm: _n, ...defaults } = defaultSaeConfig(
+    8,
+  );
   assert.deepEqual(
     cfg,
     Object.fromEntries(Object.keys(cfg).map((k) => [k, defaults[k as keyof typeof defaults]])),
@@ -195,6 +198,8 @@ Deno.test("flags: the SAE training flags give config.ts's defaults untouched", (
     Object.keys(defaults).length - 4,
     "beta1, beta2, adamEps, thresholdMomentum have no flag",
   );
+  const given = parseFlags(["--decoder_init_norm", "0.5"], SAE_TRAINING_FLAGS).values;
+  assert.equal(saeConfigFrom(given).decoderInitNorm, 0.5);
 });
 
 async function help(cli: string): Promise<string> {

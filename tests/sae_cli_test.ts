@@ -19,7 +19,7 @@ async function train(args: string[]): Promise<{ code: number; out: string; err: 
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
-Deno.test("train --help lists the seed's flags with their defaults", async () => {
+Deno.test("train --help lists the earlier pipeline's flags with their defaults", async () => {
   const r = await train(["--help"]);
   assert.equal(r.code, 0, r.err);
   for (

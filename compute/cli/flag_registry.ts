@@ -417,6 +417,13 @@ const K_AUX: FlagSpec = {
   default: 0,
 };
 
+const DECODER_INIT_NORM: FlagSpec = {
+  name: "decoder_init_norm",
+  type: "number",
+  help: "initial decoder-row norm c, W_enc = c²·W_decᵀ (0: 0.1 for relu, else 1)",
+  default: 0,
+};
+
 /** How an SAE is trained: one flag per field of SaeTrainConfig. */
 export const SAE_TRAINING_FLAGS: readonly FlagSpec[] = [
   ...SAE_TRAINING_TABLE.map((t): FlagSpec => ({
@@ -427,6 +434,7 @@ export const SAE_TRAINING_FLAGS: readonly FlagSpec[] = [
     ...(t.choices ? { choices: t.choices } : {}),
   })),
   K_AUX,
+  DECODER_INIT_NORM,
 ];
 
 /** The config fields SAE_TRAINING_FLAGS set. */
@@ -441,6 +449,8 @@ export function saeConfigFrom(v: FlagValues): Partial<SaeTrainConfig> {
   }
   const kAux = num(v, K_AUX.name);
   if (kAux > 0) cfg.kAux = kAux;
+  const decoderInitNorm = num(v, DECODER_INIT_NORM.name);
+  if (decoderInitNorm !== 0) cfg.decoderInitNorm = decoderInitNorm;
   return cfg as Partial<SaeTrainConfig>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Command-line flags shared by every `deno task`: snake_case (the seed's names) and kebab-case
+ * Command-line flags shared by every `deno task`: snake_case (the earlier pipeline's names) and kebab-case
  * spellings, `--flag value` and `--flag=value`, `--no-<flag>` for booleans, aliases, typed values,
  * flags of the earlier Python pipeline answered in one line, unknown flags answered with the closest
  * known one, and `--help` generated from the spec. Each flag is declared once, in flag_registry.ts.
@@ -20,7 +20,7 @@ export interface FlagSpec {
   choices?: readonly string[];
   /** What an absent flag means when that is not a fixed value ("the SAE's hook_name"). */
   defaultNote?: string;
-  /** Other names of the same flag (e.g. the seed's `model_name` for `model`). */
+  /** Other names of the same flag (e.g. the earlier pipeline's `model_name` for `model`). */
   aliases?: readonly string[];
 }
 
@@ -31,7 +31,7 @@ export interface FlagSpec {
  */
 export interface LegacyFlag {
   name: string;
-  /** False for the seed's store_true switches. */
+  /** False for the earlier pipeline's store_true switches. */
   takesValue: boolean;
   /** Our flag that receives the value. */
   to?: string;
@@ -237,7 +237,7 @@ function convert(s: FlagSpec, v: string | string[]): FlagValue {
   }
 }
 
-/** `--help` text: every flag with its other names, choices and default, then the seed's flags. */
+/** `--help` text: every flag with its other names, choices and default, then the earlier pipeline's flags. */
 export function helpText(
   usage: string,
   specs: readonly FlagSpec[],

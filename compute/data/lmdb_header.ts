@@ -8,13 +8,9 @@
  * first one's leading u32 is the page size), last page number u64 and transaction id u64. The
  * meta page with the higher transaction id is the current one.
  */
+import { EegSaeError } from "../util/errors.ts";
 
-export class LmdbHeaderError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LmdbHeaderError";
-  }
-}
+export class LmdbHeaderError extends EegSaeError {}
 
 const MAGIC = 0xbeefc0de;
 const META_OFFSET = 16;

@@ -3,11 +3,11 @@
  * sampling rate, signals in physical units (µV for voltage channels), and events at sample
  * positions. `recording_source.ts` cuts trials out of it.
  */
+import { EegSaeError } from "../util/errors.ts";
 
-export class RecordingError extends Error {
-  constructor(file: string, message: string) {
-    super(`${file}: ${message}`);
-    this.name = "RecordingError";
+export class RecordingError extends EegSaeError {
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super(`${file}: ${message}`, options);
   }
 }
 

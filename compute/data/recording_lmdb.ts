@@ -1,5 +1,5 @@
 /**
- * Recordings (`--recordings` files or folders, `--gdf_dir`) converted into one LMDB in the seed
+ * Recordings (`--recordings` files or folders, `--gdf_dir`) converted into one LMDB in the earlier
  * pipeline's format, so every later stage reads them through the same LMDB path.
  */
 import { join } from "node:path";

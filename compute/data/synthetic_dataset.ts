@@ -1,5 +1,5 @@
 /**
- * Writes the synthetic motor-imagery set to disk in the seed pipeline's LMDB format, with
+ * Writes the synthetic motor-imagery set to disk in the earlier pipeline's LMDB format, with
  * `ground_truth.json` (what was planted where) and the `dataset.json` sidecar (sampling rate,
  * channels) beside it, so the synthetic path exercises the real LMDB reader.
  */

@@ -2,13 +2,9 @@
  * A lock file naming the PID of the process writing a folder, so a second writer is refused with
  * who holds it. A lock whose process is gone (killed, crashed) is stale and taken over.
  */
+import { EegSaeError } from "../util/errors.ts";
 
-export class FolderLockError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FolderLockError";
-  }
-}
+export class FolderLockError extends EegSaeError {}
 
 export interface FolderLock {
   path: string;

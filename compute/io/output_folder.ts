@@ -9,6 +9,7 @@
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { acquireFolderLock, processAlive } from "./folder_lock.ts";
 import { writeJsonAtomic } from "./atomic.ts";
+import { EegSaeError } from "../util/errors.ts";
 
 /** JSON, but without the extension: readers that take every *.json of a folder skip it. */
 export const OUTPUT_MANIFEST = ".eeg-sae-manifest";
@@ -34,12 +35,7 @@ export interface OutputManifest {
   created_at: string;
 }
 
-export class OutputFolderError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OutputFolderError";
-  }
-}
+export class OutputFolderError extends EegSaeError {}
 
 export interface OutputSpec {
   /** The command, recorded as `made_by` and named in errors (`features`, `site`, ...). */

@@ -38,7 +38,7 @@ export interface ReveExtractSpec {
   /** REVE model folder (HF layout) or hub name. */
   model: string;
   blockLayer: number;
-  /** Hook point (`resid_post`, `mlp_in`, ...) or a full name, ours or the seed's. */
+  /** Hook point (`resid_post`, `mlp_in`, ...) or a full name, ours or the earlier pipeline's. */
   hook: string;
   scaling: ScalingMode;
   /** Trials per REVE forward. */

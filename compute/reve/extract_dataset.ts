@@ -26,7 +26,7 @@ export interface DatasetExtractOptions {
   out: string;
   /** Python-style block index; −2 is the earlier Python pipeline's default. */
   blockLayer: number;
-  /** A hook point (`resid_post`, `mlp.hook_mlp_out`, ...) or a full name, ours or the seed's. */
+  /** A hook point (`resid_post`, `mlp.hook_mlp_out`, ...) or a full name, ours or the earlier pipeline's. */
   hook: string;
   scaling: ScalingMode;
   bandpass?: [number, number] | null;

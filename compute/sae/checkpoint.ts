@@ -100,6 +100,7 @@ export function checkpointConfig(cfg: SaeTrainConfig, step: number, sourceDescri
     block_layer: layer,
     expansion_factor: cfg.expansionFactor,
     l1_coefficient: cfg.l1Coefficient,
+    decoder_init_norm: cfg.decoderInitNorm,
     training_architecture: cfg.architecture,
     data_source: sourceDescription,
     preprocessing: p.preprocessing ?? null,
@@ -189,10 +190,12 @@ export async function loadTrainState(
 ): Promise<{ cfg: SaeTrainConfig; weights: SaeWeights; state: TrainState }> {
   const dir = saeDir(out);
   const json = await readJson(join(dir, "cfg.json"));
-  const cfg = json.training as SaeTrainConfig | undefined;
-  if (!cfg || typeof cfg !== "object") {
+  const training = json.training as SaeTrainConfig | undefined;
+  if (!training || typeof training !== "object") {
     throw new CheckpointError(`${join(dir, "cfg.json")}: missing the "training" section`);
   }
+  // Runs saved before decoder_init_norm existed were initialised with unit rows (c = 1).
+  const cfg: SaeTrainConfig = { ...training, decoderInitNorm: training.decoderInitNorm ?? 1 };
   validateSaeConfig(cfg);
   const path = join(dir, "train_state.safetensors");
   try {

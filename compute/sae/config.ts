@@ -49,6 +49,12 @@ export interface SaeTrainConfig {
   bDecInit: BDecInit;
   /** W_enc = W_decᵀ at init (else independent random unit columns). */
   initEncoderAsDecoderTranspose: boolean;
+  /**
+   * c, the decoder-row norm of the initial map (SAELens's `decoder_init_norm`): decoder rows stay
+   * unit-norm, so the factor c² sits in W_enc (docs/ARCHITECTURE.md, "SAE"). 1 is the older init.
+   * Default: defaultDecoderInitNorm(architecture).
+   */
+  decoderInitNorm: number;
   normalizeActivations: ActivationNormalization;
   seed: number;
   logEvery: number;
@@ -61,8 +67,10 @@ export interface SaeTrainConfig {
 
 export class SaeConfigError extends EegSaeError {}
 
-/** Every default that does not depend on d_in (the seed's values): the one place they are stated. */
-export const SAE_CONFIG_DEFAULTS: Readonly<Omit<SaeTrainConfig, "dIn" | "kAux" | "provenance">> = {
+/** Every default that does not depend on d_in (the earlier pipeline's values): the one place they are stated. */
+export const SAE_CONFIG_DEFAULTS: Readonly<
+  Omit<SaeTrainConfig, "dIn" | "kAux" | "decoderInitNorm" | "provenance">
+> = {
   architecture: "relu",
   expansionFactor: 16,
   l1Coefficient: 1e-4,
@@ -96,6 +104,16 @@ export const SAE_CONFIG_DEFAULTS: Readonly<Omit<SaeTrainConfig, "dIn" | "kAux" |
   chunkTokens: 0,
 };
 
+/**
+ * The initial decoder-row norm each architecture trains best from: small for relu, where about
+ * half of d_sae features fire at init; 1 for topk and batchtopk, whose k active features already
+ * give a first reconstruction of the right size, and for jumprelu, whose absolute threshold would
+ * gate off every shrunken pre-activation (docs/ARCHITECTURE.md, "SAE").
+ */
+export function defaultDecoderInitNorm(architecture: SaeArchitecture): number {
+  return architecture === "relu" ? 0.1 : 1;
+}
+
 export function defaultSaeConfig(
   dIn: number,
   overrides: Partial<SaeTrainConfig> = {},
@@ -104,6 +122,9 @@ export function defaultSaeConfig(
     ...SAE_CONFIG_DEFAULTS,
     dIn,
     kAux: Math.max(1, Math.floor(dIn / 2)),
+    decoderInitNorm: defaultDecoderInitNorm(
+      overrides.architecture ?? SAE_CONFIG_DEFAULTS.architecture,
+    ),
     provenance: {},
     ...overrides,
   };
@@ -165,7 +186,7 @@ export function validateSaeConfig(cfg: SaeTrainConfig): void {
   if ((cfg.architecture === "topk" || cfg.architecture === "batchtopk") && cfg.k > dSae) {
     throw new SaeConfigError(`k ${cfg.k} exceeds d_sae ${dSae}`);
   }
-  for (const n of ["lr", "bandwidth", "initialThreshold"] as const) {
+  for (const n of ["lr", "bandwidth", "initialThreshold", "decoderInitNorm"] as const) {
     if (!(cfg[n] > 0)) throw new SaeConfigError(`${n} must be > 0, got ${cfg[n]}`);
   }
   for (const n of ["l1Coefficient", "lrEnd", "maxGradNorm", "auxCoefficient"] as const) {

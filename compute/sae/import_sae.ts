@@ -176,7 +176,7 @@ function fromPipelineCheckpoint(
   return { format, cfg, tensors, kept, unmapped };
 }
 
-/** The seed's `module_name` ("resid" is the residual stream after the block). */
+/** The earlier pipeline's `module_name` ("resid" is the residual stream after the block). */
 function seedModuleHook(module: string | undefined): string | undefined {
   if (module === undefined) return undefined;
   return module === "resid" ? "resid_post" : module;

@@ -1,4 +1,7 @@
-/** SAE initialisation: random unit decoder rows, W_enc = W_decᵀ, b_enc = 0, b_dec from data. */
+/**
+ * SAE initialisation: random unit decoder rows, W_enc = c²·W_decᵀ (c = decoder_init_norm),
+ * b_enc = 0, b_dec from data.
+ */
 import { Rng } from "../data/rng.ts";
 import type { BDecInit, SaeTrainConfig } from "./config.ts";
 import { dSaeOf } from "./config.ts";
@@ -63,7 +66,14 @@ export function bDecFromSample(
   return Float32Array.from(how === "mean" ? mean(sample, n, d) : geometricMedian(sample, n, d));
 }
 
-/** Initial weights; `sample` ([n, d_in]) sets b_dec. Deterministic for cfg.seed. */
+/**
+ * Initial weights; `sample` ([n, d_in]) sets b_dec. Deterministic for cfg.seed.
+ *
+ * The map is SAELens's: decoder rows of norm c and W_enc = W_decᵀ, so with relu each encode–decode
+ * scales x − b_dec by about c²·d_sae/(2·d_in). Training keeps decoder rows unit-norm, so the rows
+ * are stored unit-norm and the factor c² goes into W_enc: relu, topk and batchtopk are positively
+ * homogeneous and rank pre-activations, so the map is the same and no renormalisation undoes it.
+ */
 export function initSaeWeights(
   cfg: SaeTrainConfig,
   sample: ArrayLike<number>,
@@ -88,8 +98,11 @@ export function initSaeWeights(
   };
   const wDec = unitRows();
   const encRows = cfg.initEncoderAsDecoderTranspose ? wDec : unitRows();
+  const gain = cfg.decoderInitNorm ** 2;
   const wEnc = new Float32Array(d * m);
-  for (let f = 0; f < m; f++) for (let j = 0; j < d; j++) wEnc[j * m + f] = encRows[f * d + j];
+  for (let f = 0; f < m; f++) {
+    for (let j = 0; j < d; j++) wEnc[j * m + f] = gain * encRows[f * d + j];
+  }
   return {
     wEnc,
     bEnc: new Float32Array(m),

@@ -97,3 +97,19 @@ export function densityHistogram(
   }
   return { log10_bins: Array.from({ length: 10 }, (_, i) => i - 10), counts, never };
 }
+
+/**
+ * The warning a log record carries when the SAE still reconstructs worse than the batch mean
+ * (explained variance below 0) once a tenth of the run's steps are done, else undefined.
+ */
+export function explainedVarianceWarning(
+  step: number,
+  totalSteps: number,
+  explainedVariance: number,
+): string | undefined {
+  if (step * 10 < totalSteps || !(explainedVariance < 0)) return undefined;
+  return `explained variance ${
+    explainedVariance.toPrecision(3)
+  } is still below 0 at step ${step} of ${totalSteps} (past a tenth of the run): the SAE ` +
+    `reconstructs worse than the mean; try a smaller lr, l1_coefficient or decoder_init_norm`;
+}

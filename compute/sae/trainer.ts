@@ -15,7 +15,13 @@ import { initSaeWeights } from "./init.ts";
 import { SaeGpu, type SaeWeights } from "./sae.ts";
 import { densePathFor, ghostMatmulFor } from "../../kernels/sae_dense.ts";
 import { learningRate, sparsityCoefficient } from "./schedule.ts";
-import { deadFraction, densityHistogram, type StepMetrics, stepMetrics } from "./metrics.ts";
+import {
+  deadFraction,
+  densityHistogram,
+  explainedVarianceWarning,
+  type StepMetrics,
+  stepMetrics,
+} from "./metrics.ts";
 import {
   checkpointConfig,
   CheckpointError,
@@ -39,6 +45,8 @@ export interface TrainOptions {
   progress?: boolean;
   /** Called with each train_log.jsonl record. */
   onLog?: (record: TrainLogRecord) => void;
+  /** Where the run's first warning goes (default: a line on stderr). */
+  warn?: (line: string) => void;
   gpu?: Gpu;
 }
 
@@ -50,6 +58,8 @@ export type TrainLogRecord = StepMetrics & {
   dead_fraction: number;
   tokens_per_second: number;
   feature_density: ReturnType<typeof densityHistogram>;
+  /** Set on every record from a tenth of the run on while explained variance is below 0. */
+  warning?: string;
 };
 
 export interface TrainSummary {
@@ -209,6 +219,7 @@ export async function trainSae(
   let lastLogStep = startStep;
   let last: TrainLogRecord | undefined;
   let measure = pathMeasureFromLog(logLines, cfg.logEvery);
+  let warned = false;
   let pending = startStep < endStep ? source.next(n) : undefined;
   let sourceState = resumed?.sourceState ?? source.getState();
   const progress = opts.progress ? new Progress("train", total, { unit: "steps" }) : undefined;
@@ -270,6 +281,15 @@ export async function trainSae(
             Math.max((now - lastLogTime) / 1000, 1e-9),
           feature_density: densityHistogram(act, windowTokens),
         };
+        const warning = explainedVarianceWarning(done, total, m.explained_variance);
+        if (warning) {
+          // On a terminal the progress bar's line has no newline yet.
+          const toStderr = (line: string) =>
+            console.error(`${opts.progress ? "\n" : ""}warning: ${line}`);
+          if (!warned) (opts.warn ?? toStderr)(warning);
+          warned = true;
+          last.warning = warning;
+        }
         lastLogTime = now;
         lastLogStep = done;
         if (done % cfg.logEvery === 0) {
