@@ -14,6 +14,7 @@ import {
   saeConfigFrom,
 } from "../compute/cli/flag_registry.ts";
 import { defaultSaeConfig } from "../compute/sae/config.ts";
+import { runCliFile } from "./fixtures/cli_run.ts";
 
 const SPECS: FlagSpec[] = [
   { name: "block_layer", type: "int", help: "layer", default: -2 },
@@ -203,13 +204,9 @@ Deno.test("flags: the SAE training flags give config.ts's defaults untouched", (
 });
 
 async function help(cli: string): Promise<string> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`../compute/cli/${cli}.ts`, import.meta.url).pathname, "--help"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-  return new TextDecoder().decode(r.stdout);
+  const r = await runCliFile(cli, ["--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
 }
 
 Deno.test("train, extract and demo --help word their shared flags the same", async () => {
@@ -237,20 +234,10 @@ Deno.test("train, extract and demo --help word their shared flags the same", asy
 });
 
 Deno.test("a CLI answers an unknown flag in one line and exit 1", async () => {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../compute/cli/train.ts", import.meta.url).pathname,
-      "--hook_name",
-      "x",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const r = await runCliFile("train", ["--hook_name", "x"]);
   assert.equal(r.code, 1);
   assert.equal(
-    new TextDecoder().decode(r.stderr).trim(),
+    r.stderr.trim(),
     "error: unknown flag --hook_name; did you mean --hook? (deno task train --help lists the flags)",
   );
 });

@@ -2,18 +2,9 @@
 import assert from "node:assert/strict";
 import { readNpz } from "../compute/io/npz.ts";
 import { scratchCopy } from "./fixtures/data_helpers.ts";
+import { runCliFile } from "./fixtures/cli_run.ts";
 
-const CLI = new URL("../compute/cli/data.ts", import.meta.url).pathname;
-
-async function data(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const data = (...args: string[]) => runCliFile("data", args);
 
 Deno.test("data synth → inspect → export with preprocessing", async () => {
   const dir = await Deno.makeTempDir();

@@ -9,18 +9,9 @@ import { LmdbSource } from "../compute/data/lmdb_source.ts";
 import { bankName } from "../compute/data/montage.ts";
 import { readNpz } from "../compute/io/npz.ts";
 import { BIOSIG_SAMPLE_GDF, save2gdf } from "./fixtures/recording_tools.ts";
+import { runCliFile } from "./fixtures/cli_run.ts";
 
-const CLI = new URL("../compute/cli/data.ts", import.meta.url).pathname;
-
-async function data(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const data = (...args: string[]) => runCliFile("data", args);
 
 Deno.test("data export --recordings: a BioSig GDF gives its trials per class; inspect says what was read", async () => {
   const dir = await Deno.makeTempDir();

@@ -7,18 +7,9 @@ import assert from "node:assert/strict";
 import { asFloat32, f32, str } from "../compute/io/npy.ts";
 import { readNpz, writeNpz } from "../compute/io/npz.ts";
 import { GOLDEN_DIR, goldenError } from "./fixtures/reve_helpers.ts";
+import { runCliFile } from "./fixtures/cli_run.ts";
 
-const CLI = new URL("../compute/cli/extract.ts", import.meta.url).pathname;
-
-async function extract(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const extract = (args: string[]) => runCliFile("extract", args);
 
 async function assertMatchesGolden(
   outPath: string,

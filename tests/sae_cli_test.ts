@@ -6,22 +6,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { f32, writeNpy } from "../compute/io/npy.ts";
 import { Rng } from "../compute/data/rng.ts";
+import { runCliFile } from "./fixtures/cli_run.ts";
 
-const CLI = new URL("../compute/cli/train.ts", import.meta.url).pathname;
-
-async function train(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+const train = (args: string[]) => runCliFile("train", args);
 
 Deno.test("train --help lists the earlier pipeline's flags with their defaults", async () => {
   const r = await train(["--help"]);
-  assert.equal(r.code, 0, r.err);
+  assert.equal(r.code, 0, r.stderr);
   for (
     const s of [
       "--l1_coefficient",
@@ -36,7 +27,7 @@ Deno.test("train --help lists the earlier pipeline's flags with their defaults",
       "--activations",
       "--resume",
     ]
-  ) assert.ok(r.out.includes(s), `--help lacks ${s}`);
+  ) assert.ok(r.stdout.includes(s), `--help lacks ${s}`);
 });
 
 Deno.test("train runs from kebab-case flags, resumes, and rejects bad flags", async () => {
@@ -63,9 +54,9 @@ Deno.test("train runs from kebab-case flags, resumes, and rejects bad flags", as
       "--log-every",
       "1",
     ]);
-    assert.equal(first.code, 0, first.err);
-    assert.equal(first.out.split("\n")[0], "training plan: 2 steps of 32 tokens = 64 tokens");
-    assert.match(first.out, /done: 2 steps/);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout.split("\n")[0], "training plan: 2 steps of 32 tokens = 64 tokens");
+    assert.match(first.stdout, /done: 2 steps/);
     for (
       const f of [
         "sae/train_command.json",
@@ -77,8 +68,8 @@ Deno.test("train runs from kebab-case flags, resumes, and rejects bad flags", as
       await Deno.stat(join(out, f));
     }
     const resumed = await train(["--resume", out, "--activations", file]);
-    assert.equal(resumed.code, 0, resumed.err);
-    assert.match(resumed.out, /resuming/);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /resuming/);
     // A token count that does not divide into steps is rounded up, and said so before training.
     const uneven = await train([
       ...common,
@@ -91,21 +82,21 @@ Deno.test("train runs from kebab-case flags, resumes, and rejects bad flags", as
       "--log_to_wandb",
       "--no_ghost_grads",
     ]);
-    assert.equal(uneven.code, 0, uneven.err);
+    assert.equal(uneven.code, 0, uneven.stderr);
     assert.equal(
-      uneven.out.split("\n")[0],
+      uneven.stdout.split("\n")[0],
       "training plan: 3 steps of 32 tokens = 96 tokens (total_training_tokens 70 rounded up to whole steps)",
     );
-    assert.match(uneven.out, /done: 3 steps, 96 tokens/);
+    assert.match(uneven.stdout, /done: 3 steps, 96 tokens/);
     // The earlier pipeline's flags: one line each on stderr, then the run.
-    assert.match(uneven.err, /^--checkpoint_path: is --out here/m);
-    assert.match(uneven.err, /^--device: all work runs on WebGPU/m);
-    assert.match(uneven.err, /^--log_to_wandb: no Weights & Biases here/m);
+    assert.match(uneven.stderr, /^--checkpoint_path: is --out here/m);
+    assert.match(uneven.stderr, /^--device: all work runs on WebGPU/m);
+    assert.match(uneven.stderr, /^--log_to_wandb: no Weights & Biases here/m);
     const cfg = JSON.parse(await Deno.readTextFile(join(dir, "uneven", "sae", "cfg.json")));
     assert.equal(cfg.training.useGhostGrads, false);
     const bad = await train([...common, "--out", out, "--architecture", "gated"]);
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /--architecture must be one of relu, topk, batchtopk, jumprelu/);
+    assert.match(bad.stderr, /--architecture must be one of relu, topk, batchtopk, jumprelu/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -19,6 +19,7 @@ import {
   type RecordingChannel,
   RecordingError,
   type RecordingEvent,
+  sharedSamplesPerRecord,
   snapRate,
 } from "./recording.ts";
 
@@ -102,16 +103,7 @@ export function parseEdf(bytes: Uint8Array, file: string): Recording {
     ANNOTATION_LABEL.test(s.label) || s.samplesPerRecord === 0 ? [] : [c]
   );
   if (dataRows.length === 0) throw fail("no signal with samples besides annotations");
-  const spr = signals[dataRows[0]].samplesPerRecord;
-  if (dataRows.some((c) => signals[c].samplesPerRecord !== spr)) {
-    const rates = dataRows.map((c) =>
-      `${signals[c].label} ${snapRate(signals[c].samplesPerRecord, duration)} Hz`
-    );
-    throw fail(
-      `signals have different sampling rates (${rates.join(", ")}); resample the file to one ` +
-        "rate first",
-    );
-  }
+  const spr = sharedSamplesPerRecord(signals, dataRows, duration, "signals", fail);
   const size = bdf ? 3 : 2;
   const starts: number[] = [];
   const recordBytes = signals.reduce((a, s) => (starts.push(a), a + s.samplesPerRecord * size), 0);

@@ -20,6 +20,7 @@ import {
   type RecordingChannel,
   RecordingError,
   type RecordingEvent,
+  sharedSamplesPerRecord,
   snapRate,
 } from "./recording.ts";
 
@@ -108,16 +109,7 @@ export function parseGdf(bytes: Uint8Array, file: string): Recording {
   // Channels without samples (sparse, event-only) are left out; the rest must share one rate.
   const kept = headers.flatMap((h, c) => h.samplesPerRecord > 0 ? [c] : []);
   if (kept.length === 0) throw fail("no channel has samples (field SPR is 0 everywhere)");
-  const spr = headers[kept[0]].samplesPerRecord;
-  if (kept.some((c) => headers[c].samplesPerRecord !== spr)) {
-    const rates = kept.map((c) =>
-      `${headers[c].label} ${snapRate(headers[c].samplesPerRecord, duration)} Hz`
-    );
-    throw fail(
-      `channels have different sampling rates (${rates.join(", ")}); resample the file to one ` +
-        "rate first",
-    );
-  }
+  const spr = sharedSamplesPerRecord(headers, kept, duration, "channels", fail);
   const recordBytes = channelBytes.reduce((a, b) => a + b, 0);
   const dataEnd = headerBytes + records * recordBytes;
   if (bytes.length < dataEnd) {

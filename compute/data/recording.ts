@@ -75,3 +75,27 @@ export function snapRate(samples: number, seconds: number): number {
   const whole = Math.round(rate);
   return Math.abs(rate - whole) / rate < 1e-4 ? whole : rate;
 }
+
+/**
+ * The samples per record that the channels at `rows` share; one file at several rates is refused
+ * with each channel's rate, since the pipeline reads one rate per recording.
+ */
+export function sharedSamplesPerRecord(
+  channels: readonly { label: string; samplesPerRecord: number }[],
+  rows: readonly number[],
+  recordSeconds: number,
+  noun: string,
+  fail: (message: string) => Error,
+): number {
+  const spr = channels[rows[0]].samplesPerRecord;
+  if (rows.some((c) => channels[c].samplesPerRecord !== spr)) {
+    const rates = rows.map((c) =>
+      `${channels[c].label} ${snapRate(channels[c].samplesPerRecord, recordSeconds)} Hz`
+    );
+    throw fail(
+      `${noun} have different sampling rates (${rates.join(", ")}); resample the file to one ` +
+        "rate first",
+    );
+  }
+  return spr;
+}

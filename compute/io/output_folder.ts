@@ -7,7 +7,7 @@
  * as is a target holding one of the command's own inputs.
  */
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { acquireFolderLock, processAlive } from "./folder_lock.ts";
+import { acquireFolderLock, type FolderLock, processAlive } from "./folder_lock.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { EegSaeError } from "../util/errors.ts";
 
@@ -252,18 +252,23 @@ export interface PendingOutput {
   abort: () => Promise<void>;
 }
 
+/** Checks the target and takes its lock (`.NAME.lock` beside it). */
+async function checkAndLock(abs: string, target: string, spec: OutputSpec): Promise<FolderLock> {
+  await checkOutputTarget(abs, spec);
+  await Deno.mkdir(dirname(abs), { recursive: true });
+  return await acquireFolderLock(
+    join(dirname(abs), `.${basename(abs)}.lock`),
+    `${spec.flag} ${target}`,
+  );
+}
+
 /**
  * Checks the target, takes its lock (`.NAME.lock` beside it) and makes the temporary folder
  * beside it. Taken before a long computation, so a second writer is refused at once.
  */
 export async function beginOutputFolder(target: string, spec: OutputSpec): Promise<PendingOutput> {
   const abs = resolve(target);
-  await checkOutputTarget(abs, spec);
-  await Deno.mkdir(dirname(abs), { recursive: true });
-  const lock = await acquireFolderLock(
-    join(dirname(abs), `.${basename(abs)}.lock`),
-    `${spec.flag} ${target}`,
-  );
+  const lock = await checkAndLock(abs, target, spec);
   const tmp = partialName(abs, Deno.pid);
   try {
     await recoverInterrupted(abs);
@@ -323,12 +328,7 @@ export async function writeOutputInPlace<T>(
   build: (dir: string) => Promise<T>,
 ): Promise<T> {
   const abs = resolve(target);
-  await checkOutputTarget(abs, spec);
-  await Deno.mkdir(dirname(abs), { recursive: true });
-  const lock = await acquireFolderLock(
-    join(dirname(abs), `.${basename(abs)}.lock`),
-    `${spec.flag} ${target}`,
-  );
+  const lock = await checkAndLock(abs, target, spec);
   try {
     if (await deadPartialOf(abs, spec.madeBy)) await Deno.remove(abs, { recursive: true });
     await recoverInterrupted(abs);

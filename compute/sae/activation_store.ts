@@ -11,15 +11,7 @@ import { asFloat32, readNpy } from "../io/npy.ts";
 import { Rng, type RngState } from "../data/rng.ts";
 import { EegSaeError } from "../util/errors.ts";
 import { ACTIVATION_INDEX, readActivationIndex } from "../reve/activation_shards.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pathExists } from "../util/path_exists.ts";
 
 export class ActivationSourceError extends EegSaeError {}
 
@@ -90,7 +82,7 @@ export class ShardStream implements TokenStream {
         cause: e,
       });
     }
-    if (info.isDirectory && await exists(join(path, ACTIVATION_INDEX))) {
+    if (info.isDirectory && await pathExists(join(path, ACTIVATION_INDEX))) {
       // An extract folder: exactly the shards its index lists, never strays beside them.
       const index = await readActivationIndex(path);
       files = index.shards.map((s) => join(path, s.file));

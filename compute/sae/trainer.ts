@@ -31,6 +31,7 @@ import {
   type TrainState,
 } from "./checkpoint.ts";
 import { EegSaeError } from "../util/errors.ts";
+import { pathExists } from "../util/path_exists.ts";
 
 export class NonFiniteError extends EegSaeError {}
 
@@ -88,15 +89,6 @@ function checkFinite(x: Float32Array, step: number, what: string): void {
 
 function scaleInPlace(x: Float32Array, a: number): void {
   if (a !== 1) { for (let i = 0; i < x.length; i++) x[i] *= a; }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** What the last log record at a multiple of log_every measured: it picks each step's path. */
@@ -165,7 +157,7 @@ export async function trainSae(
       );
     }
     const existing = join(saeDir(opts.out), "train_state.safetensors");
-    if (await exists(existing)) {
+    if (await pathExists(existing)) {
       throw new CheckpointError(
         `${existing} already exists: continue that run with --resume ${opts.out}, or choose another --out`,
       );

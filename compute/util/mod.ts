@@ -15,3 +15,4 @@
  * ```
  */
 export { formatSeconds, Progress, type ProgressOptions } from "./progress.ts";
+export { pathExists } from "./path_exists.ts";
