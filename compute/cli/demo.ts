@@ -1,21 +1,42 @@
 /** `deno task demo`: the whole pipeline on the embedded default, or on real inputs. */
 import { bool, list, num, optNum, optStr, str } from "./flags.ts";
-import { flagList, FLAGS, recordingOptionsFrom, withDefaults } from "./flag_registry.ts";
+import {
+  flagList,
+  FLAGS,
+  recordingOptionsFrom,
+  SAE_TRAINING_FLAGS,
+  withDefaults,
+} from "./flag_registry.ts";
 import { runCli } from "./run_cli.ts";
-import { type DemoSize, runDemo } from "../pipeline/demo.ts";
+import { DEMO_SIZE_NAMES, type DemoSize, runDemo } from "../pipeline/demo.ts";
 import type { ScalingMode } from "../data/trials.ts";
+import type { SaeArchitecture } from "../sae/config.ts";
+
+/** The SAE settings that override any `--size` preset, worded as `train` words them. */
+const PRESET_OVERRIDES = [
+  "architecture",
+  "expansion_factor",
+  "total_training_tokens",
+  "l1_coefficient",
+];
+const PRESET_NOTE = { note: "the --size preset's" };
 
 await runCli({
   usage:
-    "deno task demo [--out runs/demo] [--size tiny|small|full] [--model REVE] [--db_path DIR | --recordings FILE|DIR,...]\n\n" +
-    "Without --model, a REVE of random weights; without --db_path or --recordings, synthetic BCIC2a-shaped trials.",
+    "deno task demo [--out runs/demo] [--size tiny|small|full|reve-base] [--model REVE] [--db_path DIR | --recordings FILE|DIR,...]\n\n" +
+    "Without --model, a REVE of random weights; without --db_path or --recordings, synthetic BCIC2a-shaped trials.\n\n" +
+    "--size reve-base is the earlier pipeline's job: reve-base widths (D 512, 22 blocks), 5,184 trials,\n" +
+    "block -2, d_sae 8192, 500,000 training tokens, l1 1e-4, lr 3e-4. On this project's 2-core llvmpipe\n" +
+    "machine it takes hours: about 2.5 h idle, over 6 h under load, PROJECTED from measured slices (REVE\n" +
+    "forward 2.2 trials/s idle, 0.72 loaded, three passes over the trials; SAE step 398 tokens/s; see the\n" +
+    'README, "--size reve-base"). Untimed on a GPU, where it should take minutes.',
   flags: flagList(
     withDefaults([FLAGS.out, FLAGS.seed], { out: "runs/demo", seed: 2026 }),
     {
       name: "size",
       type: "string",
       help: "synthetic data and model size",
-      choices: ["tiny", "small", "full"],
+      choices: DEMO_SIZE_NAMES,
       default: "small",
     },
     FLAGS.model,
@@ -28,6 +49,10 @@ await runCli({
     FLAGS.scaling,
     withDefaults([FLAGS.cv_folds], { cv_folds: { note: "5 when the data hold one subject" } }),
     { name: "site", type: "boolean", help: "build the report site", default: true },
+    withDefaults(
+      SAE_TRAINING_FLAGS.filter((f) => PRESET_OVERRIDES.includes(f.name)),
+      Object.fromEntries(PRESET_OVERRIDES.map((name) => [name, PRESET_NOTE])),
+    ),
   ),
   main: async ({ values }) => {
     await runDemo({
@@ -41,6 +66,12 @@ await runCli({
       scaling: str(values, "scaling") as ScalingMode,
       seed: num(values, "seed"),
       site: bool(values, "site"),
+      overrides: {
+        architecture: optStr(values, "architecture") as SaeArchitecture | undefined,
+        expansionFactor: optNum(values, "expansion_factor"),
+        totalTrainingTokens: optNum(values, "total_training_tokens"),
+        l1Coefficient: optNum(values, "l1_coefficient"),
+      },
       argv: Deno.args,
     });
   },

@@ -13,7 +13,9 @@ import type { RecordingSourceOptions } from "../data/recording_source.ts";
 import { SYNTHETIC_DEFAULTS } from "../data/synthetic.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { ScalingMode } from "../data/trials.ts";
-import { parseReveConfig } from "../reve/config.ts";
+import { parseReveConfig, REVE_BASE_CONFIG, type ReveConfig } from "../reve/config.ts";
+import { hookName } from "../reve/hooks.ts";
+import { SAE_CONFIG_DEFAULTS, type SaeTrainConfig } from "../sae/config.ts";
 import { RANDOM_REVE_DEFAULTS, writeRandomReveModel } from "../reve/random_model.ts";
 import { runTraining } from "./train_run.ts";
 import { runFeaturesTask } from "../analysis/features_task.ts";
@@ -24,7 +26,9 @@ import { EegSaeError } from "../util/errors.ts";
 import { sourceInputs } from "../data/open_source.ts";
 import { writeOutputInPlace } from "../io/output_folder.ts";
 
-export type DemoSize = "tiny" | "small" | "full";
+export type DemoSize = "tiny" | "small" | "full" | "reve-base";
+
+export const DEMO_SIZE_NAMES: readonly DemoSize[] = ["tiny", "small", "full", "reve-base"];
 
 export class DemoError extends EegSaeError {}
 
@@ -48,8 +52,15 @@ export interface DemoOptions {
   seed: number;
   /** Build the site (the slowest stage after training). */
   site: boolean;
+  /** SAE settings that replace the size preset's. */
+  overrides?: DemoOverrides;
   argv: string[];
 }
+
+/** The SAE settings `demo` lets a user set over any size preset. */
+export type DemoOverrides = Partial<
+  Pick<SaeTrainConfig, "architecture" | "expansionFactor" | "totalTrainingTokens" | "l1Coefficient">
+>;
 
 interface SizePreset {
   subjects: number;
@@ -59,7 +70,10 @@ interface SizePreset {
   expansionFactor: number;
   totalTrainingTokens: number;
   trainBatchSizeTokens: number;
-  /** Higher than the earlier Python pipeline's 3e-4 / 1e-4: the demo trains for minutes, not hours. */
+  /**
+   * Higher than the earlier Python pipeline's 3e-4 / 1e-4 at the demo model's sizes: they train
+   * for minutes, not hours. `reve-base` keeps the earlier pipeline's.
+   */
   lr: number;
   /** 1e-3 on the demo model: 3e-3 held explained variance near 0.2 (measured on `small`). */
   l1Coefficient: number;
@@ -116,7 +130,74 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     lr: 2e-3,
     l1Coefficient: 1e-3,
   },
+  // The earlier Python pipeline's job: reve-base's widths on all of BCIC2a (5,184 trials).
+  "reve-base": {
+    subjects: 9,
+    trialsPerClass: SYNTHETIC_DEFAULTS.trialsPerClass,
+    model: {
+      embed_dim: REVE_BASE_CONFIG.embedDim,
+      depth: REVE_BASE_CONFIG.depth,
+      heads: REVE_BASE_CONFIG.heads,
+      head_dim: REVE_BASE_CONFIG.headDim,
+    },
+    expansionFactor: 16,
+    totalTrainingTokens: 500_000,
+    trainBatchSizeTokens: 4096,
+    lr: 3e-4,
+    l1Coefficient: 1e-4,
+  },
 };
+
+/** The block the demo reads, counted from the end as the earlier pipeline's `block_layer`. */
+const DEMO_BLOCK_LAYER = -2;
+
+/** What a size preset and the overrides give: the model, the synthetic trials and the SAE. */
+export interface DemoPlan {
+  /** The random model's config (used only when no `--model` is given). */
+  model: ReveConfig;
+  subjects: number;
+  trialsPerClass: number;
+  /** Synthetic trials: subjects × 2 sessions × 4 classes × trialsPerClass. */
+  trials: number;
+  blockLayer: number;
+  /** The hook of the random model (a given `--model` resolves block_layer against its own depth). */
+  hookName: string;
+  sae: Pick<
+    SaeTrainConfig,
+    | "architecture"
+    | "expansionFactor"
+    | "totalTrainingTokens"
+    | "trainBatchSizeTokens"
+    | "lr"
+    | "l1Coefficient"
+  >;
+}
+
+/** Resolves a size preset and the user's overrides into what the demo runs. */
+export function demoPlan(size: DemoSize, overrides: DemoOverrides = {}): DemoPlan {
+  const preset = DEMO_SIZES[size];
+  const model = parseReveConfig({ ...DEMO_MODEL, ...preset.model }, `demo --size ${size} config`);
+  const defined = Object.fromEntries(
+    Object.entries(overrides).filter(([, v]) => v !== undefined),
+  ) as DemoOverrides;
+  return {
+    model,
+    subjects: preset.subjects,
+    trialsPerClass: preset.trialsPerClass,
+    trials: preset.subjects * 2 * BCIC2A_CLASS_NAMES.length * preset.trialsPerClass,
+    blockLayer: DEMO_BLOCK_LAYER,
+    hookName: hookName(model.depth + DEMO_BLOCK_LAYER, "hook_resid_post"),
+    sae: {
+      architecture: SAE_CONFIG_DEFAULTS.architecture,
+      expansionFactor: preset.expansionFactor,
+      totalTrainingTokens: preset.totalTrainingTokens,
+      trainBatchSizeTokens: preset.trainBatchSizeTokens,
+      lr: preset.lr,
+      l1Coefficient: preset.l1Coefficient,
+      ...defined,
+    },
+  };
+}
 
 export interface DemoResult {
   out: string;
@@ -158,7 +239,7 @@ async function runStages(
 ): Promise<DemoResult> {
   const { stages, randomWeights, synthetic, started } = s;
   const recordings = o.recordings ?? [];
-  const preset = DEMO_SIZES[o.size];
+  const plan = demoPlan(o.size, o.overrides);
   stage(
     1,
     stages,
@@ -187,12 +268,12 @@ async function runStages(
     const summary = await writeSyntheticDataset(dbPath, {
       ...SYNTHETIC_DEFAULTS,
       seed: o.seed,
-      subjects: preset.subjects,
-      trialsPerClass: preset.trialsPerClass,
+      subjects: plan.subjects,
+      trialsPerClass: plan.trialsPerClass,
     });
     console.log(
-      `  ${summary.trials} trials (${preset.subjects} subjects × 2 sessions × 4 classes × ` +
-        `${preset.trialsPerClass}) with planted mu/beta desynchronisation over C3/C4/Cz, ` +
+      `  ${summary.trials} trials (${plan.subjects} subjects × 2 sessions × 4 classes × ` +
+        `${plan.trialsPerClass}) with planted mu/beta desynchronisation over C3/C4/Cz, ` +
         `written to ${dbPath} in ${summary.seconds.toFixed(1)} s; ground truth in ` +
         `${join(dbPath, "ground_truth.json")}`,
     );
@@ -206,7 +287,7 @@ async function runStages(
   let model = o.model;
   if (!model) {
     model = join(out, "model");
-    const cfg = parseReveConfig({ ...DEMO_MODEL, ...preset.model }, "demo config");
+    const cfg = plan.model;
     const random = {
       ...RANDOM_REVE_DEFAULTS,
       patchEmbedding: "fourier" as const,
@@ -227,12 +308,12 @@ async function runStages(
     );
   }
 
-  stage(3, stages, "REVE activations at block_layer -2, then SAE training");
+  stage(3, stages, `REVE activations at block_layer ${plan.blockLayer}, then SAE training`);
   await runTraining({
     reve: {
       source: { dbPath },
       model,
-      blockLayer: -2,
+      blockLayer: plan.blockLayer,
       hook: "resid_post",
       scaling: o.scaling,
       batchSize: 32,
@@ -240,14 +321,10 @@ async function runStages(
     out,
     folderChecked: true,
     config: {
-      expansionFactor: preset.expansionFactor,
-      totalTrainingTokens: preset.totalTrainingTokens,
-      trainBatchSizeTokens: preset.trainBatchSizeTokens,
-      lr: preset.lr,
-      l1Coefficient: preset.l1Coefficient,
+      ...plan.sae,
       lrSchedule: "cosine",
       lrWarmUpSteps: 10,
-      lrEnd: preset.lr / 10,
+      lrEnd: plan.sae.lr / 10,
       seed: o.seed,
       logEvery: 5,
       checkpointEvery: 50,
