@@ -1,8 +1,9 @@
 /**
- * `deno task demo --size tiny` end to end, as a newcomer runs it (a subprocess of the real CLI),
- * then every file the demo promises is opened and checked against its documented contract:
- * run.json, the SAE checkpoint, the training log, feature_data.npz, the feature index, the probe
- * results, the built site and the printed serve command.
+ * `deno task demo --size tiny` end to end, as a newcomer runs it (a subprocess of the real CLI, with
+ * two SAE settings over the preset's), then every file the demo promises is opened and checked
+ * against its documented contract: run.json, the SAE checkpoint, the training log,
+ * feature_data.npz, the feature index, the probe results, the built site and the printed serve
+ * command.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -42,7 +43,20 @@ Deno.test({
     const out = await Deno.makeTempDir({ prefix: "eeg_sae_demo_" });
     try {
       const run = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "compute/cli/demo.ts", "--size", "tiny", "--out", out],
+        // Two SAE settings over the preset's, to see them reach the SAE (tiny: 8 and 1e-3).
+        args: [
+          "run",
+          "-A",
+          "compute/cli/demo.ts",
+          "--size",
+          "tiny",
+          "--expansion_factor",
+          "4",
+          "--l1_coefficient",
+          "2e-3",
+          "--out",
+          out,
+        ],
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -71,7 +85,9 @@ Deno.test({
       const cfg = validateSaeCfg(await readJson(join(out, "sae", "cfg.json")));
       const embedDim = preset.model.embed_dim;
       assert.equal(cfg.d_in, embedDim);
-      assert.equal(cfg.d_sae, embedDim * preset.expansionFactor);
+      assert.equal(cfg.d_sae, embedDim * 4);
+      assert.equal(cfg.l1_coefficient, 2e-3);
+      assert.equal(cfg.total_training_tokens, preset.totalTrainingTokens);
       assert.equal(cfg.hook_name, info.hook_name);
 
       const sae = await readSafetensors(join(out, "sae", "sae_weights.safetensors"));

@@ -1,0 +1,64 @@
+/**
+ * `demo --size reve-base` resolves to the earlier pipeline's job, and `--architecture`,
+ * `--expansion_factor`, `--total_training_tokens` and `--l1_coefficient` replace a preset's values,
+ * checked on the plan the demo runs from, without running it (hours on a software adapter).
+ */
+import assert from "node:assert/strict";
+import { demoPlan } from "../compute/pipeline/demo.ts";
+import { REVE_BASE_CONFIG } from "../compute/reve/config.ts";
+import { runCliFile } from "./fixtures/cli_run.ts";
+
+Deno.test("demo --size reve-base: reve-base widths, all of BCIC2a, d_sae 8192, 500k tokens", () => {
+  const plan = demoPlan("reve-base");
+  // Every field of reve-base's config, D 512 and 22 blocks among them.
+  assert.deepEqual(plan.model, REVE_BASE_CONFIG);
+  assert.equal(plan.model.embedDim, 512);
+  assert.equal(plan.model.depth, 22);
+  // BCIC2a: 9 subjects × 2 sessions × 288 trials.
+  assert.equal(plan.trials, 9 * 2 * 288);
+  assert.equal(plan.blockLayer, -2);
+  assert.equal(plan.hookName, "blocks.20.hook_resid_post");
+  assert.equal(plan.model.embedDim * plan.sae.expansionFactor, 8192);
+  assert.deepEqual(plan.sae, {
+    architecture: "relu",
+    expansionFactor: 16,
+    totalTrainingTokens: 500_000,
+    trainBatchSizeTokens: 4096,
+    lr: 3e-4,
+    l1Coefficient: 1e-4,
+  });
+});
+
+Deno.test("demo: the SAE overrides replace any preset's values and leave the rest", () => {
+  for (const size of ["tiny", "reve-base"] as const) {
+    const base = demoPlan(size);
+    const plan = demoPlan(size, {
+      architecture: "batchtopk",
+      expansionFactor: 4,
+      totalTrainingTokens: 8192,
+      l1Coefficient: 2e-3,
+    });
+    assert.deepEqual(plan.sae, {
+      ...base.sae,
+      architecture: "batchtopk",
+      expansionFactor: 4,
+      totalTrainingTokens: 8192,
+      l1Coefficient: 2e-3,
+    });
+    assert.deepEqual(plan.model, base.model);
+    assert.equal(plan.trials, base.trials);
+  }
+  // An override left unset (a flag not given) keeps the preset's value.
+  const one = demoPlan("reve-base", { expansionFactor: 32, totalTrainingTokens: undefined });
+  assert.equal(one.sae.expansionFactor, 32);
+  assert.equal(one.sae.totalTrainingTokens, 500_000);
+});
+
+Deno.test("demo: a bad --size or --architecture is one line and exit 1, before any work", async () => {
+  const size = await runCliFile("demo", ["--size", "huge"]);
+  assert.equal(size.code, 1);
+  assert.match(size.stderr.trim(), /^[^\n]*--size must be one of tiny, small, full, reve-base/);
+  const arch = await runCliFile("demo", ["--size", "reve-base", "--architecture", "gated"]);
+  assert.equal(arch.code, 1);
+  assert.match(arch.stderr.trim(), /^[^\n]*--architecture must be one of relu, topk/);
+});
