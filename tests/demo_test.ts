@@ -87,7 +87,6 @@ Deno.test({
       assert.equal(cfg.d_in, embedDim);
       assert.equal(cfg.d_sae, embedDim * 4);
       assert.equal(cfg.l1_coefficient, 2e-3);
-      assert.equal(cfg.total_training_tokens, preset.totalTrainingTokens);
       assert.equal(cfg.hook_name, info.hook_name);
 
       const sae = await readSafetensors(join(out, "sae", "sae_weights.safetensors"));

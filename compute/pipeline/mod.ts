@@ -18,6 +18,13 @@
  * });
  * ```
  */
-export { DEMO_SIZES, type DemoOptions, runDemo } from "./demo.ts";
+export {
+  DEMO_SIZES,
+  type DemoOptions,
+  type DemoOverrides,
+  type DemoPlan,
+  demoPlan,
+  runDemo,
+} from "./demo.ts";
 export { buildRunInfo, writeRunInfo } from "./run_info.ts";
 export { runTraining, type TrainRunOptions } from "./train_run.ts";
