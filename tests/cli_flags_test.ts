@@ -249,3 +249,13 @@ Deno.test("flags: --help lists every flag with its default", () => {
   assert.match(text, /\(default: -2\)/);
   assert.match(text, /\[relu\|topk\]/);
 });
+
+Deno.test("every command takes --adapter, with its choices checked", async () => {
+  assert.match(
+    await help("features"),
+    /--adapter .*high-performance.*\[high-performance\|low-power\|fallback\]/,
+  );
+  const r = await runCliFile("train", ["--adapter", "gpu0"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--adapter must be one of high-performance, low-power, fallback/);
+});

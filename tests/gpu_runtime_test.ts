@@ -3,6 +3,7 @@
  * readback, and the one-sentence failure when no adapter exists.
  */
 import assert from "node:assert/strict";
+import { ADAPTER_CHOICES, adapterChoice, GpuConfigError } from "../compute/gpu/device.ts";
 import {
   BufferPool,
   CommandBatch,
@@ -90,4 +91,56 @@ Deno.test("gpu: with no adapter a command prints one sentence on how to get one 
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 1);
   assert.match(stderr, /No WebGPU adapter found\. .*apt-get install mesa-vulkan-drivers/);
+});
+
+Deno.test("gpu: EEG_SAE_ADAPTER names one of the adapter choices, else an error naming it", () => {
+  assert.equal(adapterChoice(undefined), "high-performance");
+  for (const c of ADAPTER_CHOICES) assert.equal(adapterChoice(c), c);
+  assert.throws(() => adapterChoice("cuda"), (e: Error) => {
+    assert.ok(e instanceof GpuConfigError);
+    assert.match(e.message, /EEG_SAE_ADAPTER \(or --adapter\) must be one of .*got "cuda"/);
+    return true;
+  });
+});
+
+Deno.test("gpu: EEG_SAE_ADAPTER=fallback asks for the software adapter", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--unstable-webgpu",
+      `import { getGpu } from "./compute/gpu/device.ts";
+       const gpu = await getGpu();
+       console.log(JSON.stringify(gpu.adapter));`,
+    ],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { EEG_SAE_ADAPTER: "fallback" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const adapter = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(adapter.isFallbackAdapter, true);
+});
+
+Deno.test("gpu: a command's --adapter reaches the adapter request", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "compute/cli/demo.ts",
+      "--adapter",
+      "fallback",
+      "--out",
+      `${await Deno.makeTempDir()}/demo`,
+    ],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { DENO_WEBGPU_BACKEND: "metal" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /No WebGPU adapter found \(no fallback adapter\)/,
+  );
 });

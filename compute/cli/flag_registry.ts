@@ -6,6 +6,7 @@
  * To add a group: declare its flags in `FLAGS`, export the group, and read it in one function here.
  */
 import { SAE_ARCHITECTURES } from "../../kernels/sae_common.ts";
+import { ADAPTER_CHOICES } from "../gpu/device.ts";
 import { BCIC2A_CLASS_NAMES } from "../data/montage.ts";
 import type { SourceSpec } from "../data/open_source.ts";
 import { parseEventClasses, type RecordingSourceOptions } from "../data/recording_source.ts";
@@ -123,6 +124,13 @@ export const FLAGS = declare({
     default: 32,
   },
 
+  // Which WebGPU adapter runs the work (every command takes it).
+  adapter: {
+    type: "string",
+    help: "WebGPU adapter: high-performance (a discrete GPU where there are two), low-power, or " +
+      "fallback (the software adapter); DENO_WEBGPU_BACKEND=vulkan|metal|dx12|gl picks the backend",
+    choices: ADAPTER_CHOICES,
+  },
   // A trained SAE.
   sae: {
     type: "string",
@@ -477,8 +485,8 @@ export const LEGACY_FLAGS: readonly LegacyFlag[] = [
       }
       return d;
     },
-    answer: "all work runs on WebGPU, on the high-performance adapter; " +
-      "DENO_WEBGPU_BACKEND=vulkan|metal|dx12|gl picks the backend",
+    answer: "all work runs on WebGPU; --adapter picks the adapter, " +
+      "DENO_WEBGPU_BACKEND=vulkan|metal|dx12|gl the backend",
   },
   {
     name: "checkpoint_path",

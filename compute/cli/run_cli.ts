@@ -1,6 +1,13 @@
 /** Runs a CLI entry point: prints errors as one clear message and exits non-zero. */
-import { FlagError, type FlagSpec, helpText, type ParsedFlags, parseFlags } from "./flags.ts";
-import { LEGACY_FLAGS } from "./flag_registry.ts";
+import {
+  FlagError,
+  type FlagSpec,
+  helpText,
+  optStr,
+  type ParsedFlags,
+  parseFlags,
+} from "./flags.ts";
+import { flagList, FLAGS, LEGACY_FLAGS } from "./flag_registry.ts";
 import { NoAdapterError } from "../gpu/device.ts";
 import { exitWithTask } from "../util/exit_with_parent.ts";
 
@@ -13,12 +20,16 @@ export interface CliSpec {
 export async function runCli(spec: CliSpec, args: string[] = Deno.args): Promise<void> {
   const stopWatching = exitWithTask();
   try {
-    const parsed = parseFlags(args, spec.flags, LEGACY_FLAGS);
+    // Every command runs on the GPU, so each takes --adapter without declaring it.
+    const flags = flagList(spec.flags, FLAGS.adapter);
+    const parsed = parseFlags(args, flags, LEGACY_FLAGS);
     if (parsed.help) {
-      console.log(helpText(spec.usage, spec.flags, LEGACY_FLAGS));
+      console.log(helpText(spec.usage, flags, LEGACY_FLAGS));
       return;
     }
     for (const note of parsed.notes) console.error(note);
+    const adapter = optStr(parsed.values, "adapter");
+    if (adapter !== undefined) Deno.env.set("EEG_SAE_ADAPTER", adapter);
     await spec.main(parsed);
   } catch (e) {
     const err = e as Error;

@@ -1,7 +1,8 @@
 /**
- * Acquires the WebGPU adapter and device once per process: with the adapter's real limits, or with
- * WebGPU's default limits only when EEG_SAE_GPU_LIMITS=default (what a browser grants unasked, so
- * every kernel is proven to run there).
+ * Acquires the WebGPU adapter and device once per process: the adapter EEG_SAE_ADAPTER asks for
+ * (`--adapter` sets it), with its real limits, or with WebGPU's default limits only when
+ * EEG_SAE_GPU_LIMITS=default (what a browser grants unasked, so every kernel is proven to run
+ * there).
  */
 import { EegSaeError } from "../util/errors.ts";
 
@@ -15,6 +16,9 @@ export class NoAdapterError extends EegSaeError {
     );
   }
 }
+
+/** A GPU setting from the environment that is not one of its values. */
+export class GpuConfigError extends EegSaeError {}
 
 /** What we report about the adapter in logs, benchmarks and run.json. */
 export interface AdapterReport {
@@ -70,10 +74,32 @@ export type LimitsMode = "adapter" | "default";
 export function limitsMode(value = Deno.env.get("EEG_SAE_GPU_LIMITS")): LimitsMode {
   if (value === undefined || value === "" || value === "adapter") return "adapter";
   if (value === "default") return "default";
-  throw new Error(
+  throw new GpuConfigError(
     `EEG_SAE_GPU_LIMITS must be "default" (WebGPU's default limits) or "adapter" (the adapter's` +
       ` maxima), got "${value}"`,
   );
+}
+
+/**
+ * Which adapter is asked for: the high-performance one (a discrete GPU where there are two), the
+ * low-power one (an integrated GPU), or the software fallback (llvmpipe, SwiftShader).
+ */
+export const ADAPTER_CHOICES = ["high-performance", "low-power", "fallback"] as const;
+export type AdapterChoice = typeof ADAPTER_CHOICES[number];
+
+export function adapterChoice(value = Deno.env.get("EEG_SAE_ADAPTER")): AdapterChoice {
+  if (value === undefined || value === "") return "high-performance";
+  const choice = ADAPTER_CHOICES.find((c) => c === value);
+  if (!choice) {
+    throw new GpuConfigError(
+      `EEG_SAE_ADAPTER (or --adapter) must be one of ${ADAPTER_CHOICES.join(", ")}, got "${value}"`,
+    );
+  }
+  return choice;
+}
+
+function adapterOptions(choice: AdapterChoice): GPURequestAdapterOptions {
+  return choice === "fallback" ? { forceFallbackAdapter: true } : { powerPreference: choice };
 }
 
 const OPTIONAL_FEATURES: GPUFeatureName[] = ["shader-f16", "timestamp-query"];
@@ -90,13 +116,14 @@ async function acquire(): Promise<Gpu> {
   if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
     throw new NoAdapterError("navigator.gpu is not available in this runtime");
   }
+  const choice = adapterChoice();
   let adapter: GPUAdapter | null = null;
   try {
-    adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+    adapter = await navigator.gpu.requestAdapter(adapterOptions(choice));
   } catch (e) {
     throw new NoAdapterError(String(e));
   }
-  if (!adapter) throw new NoAdapterError();
+  if (!adapter) throw new NoAdapterError(choice === "fallback" ? "no fallback adapter" : "");
   const mode = limitsMode();
   const requiredLimits: Record<string, number> = {};
   if (mode === "adapter") {
