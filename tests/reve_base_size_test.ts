@@ -1,8 +1,9 @@
 /**
  * A reve-base-sized model (random weights written to safetensors in the real layout: 69,189,632
  * parameters, 140 tensors) loads and runs a 22×800 trial on this adapter, and the loader's peak
- * memory stays below 3× the weights file. The load and forward run in a fresh process so the
- * measurement sees only them.
+ * memory stays below 3× the weights file. On a software adapter the device's own copy of the
+ * weights lives in host memory too and is not the loader's, so it is taken off. The load and
+ * forward run in a fresh process so the measurement sees only them.
  */
 import assert from "node:assert/strict";
 import { REVE_BASE_CONFIG } from "../compute/reve/config.ts";
@@ -31,12 +32,14 @@ Deno.test("reve-base-sized random model: loads, runs 22×800, loader peak < 3× 
       `reve-base random: file ${(fileBytes / 1e6).toFixed(0)} MB, loader peak ` +
         `${(r.loaderPeakBytes / 1e6).toFixed(0)} MB (${
           (r.loaderPeakBytes / fileBytes).toFixed(2)
-        }×), ` +
+        }×; device ${(r.deviceBytes / 1e6).toFixed(0)} MB), ` +
         `load ${r.loadSeconds.toFixed(1)} s, 22×800 forward ${r.forwardSeconds.toFixed(1)} s`,
     );
+    const loaderOwn = r.loaderPeakBytes - (r.softwareAdapter ? r.deviceBytes : 0);
     assert.ok(
-      r.loaderPeakBytes < 3 * fileBytes,
-      `loader peak ${r.loaderPeakBytes} ≥ 3 × ${fileBytes}`,
+      loaderOwn < 3 * fileBytes,
+      `loader peak ${r.loaderPeakBytes} (device ${r.deviceBytes}, software adapter ` +
+        `${r.softwareAdapter}) ≥ 3 × ${fileBytes}`,
     );
     assert.equal(r.blocksRun, 22);
     assert.equal(r.finalLength, 22 * 4 * 512);
