@@ -12,8 +12,9 @@
  * - Matrices are nested arrays, row-major in the order named: `[C][p]` is channel-major, rows are
  *   channels in `FeatureIndex.channels` order, columns are time patches `0..n_patches-1`.
  * - `null` means "not computed" (e.g. a metric the run did not measure); absent optional fields too.
- * - Raw EEG in site files is in the preprocessed units the model saw (see `RunInfo.preprocessing`),
- *   rounded to 4 significant digits to keep files small.
+ * - EEG lives once, in the trial store (`features/eeg/<k>.bin`): the preprocessed units the model
+ *   saw (see `RunInfo.preprocessing`), quantised to int16 per trial and channel. Feature files refer
+ *   to trials by index, so nothing grows with the number of features that share a trial.
  */
 import { EegSaeError } from "../compute/util/errors.ts";
 
@@ -195,6 +196,15 @@ export type FeatureFileLayout =
   /** `features/chunks/<floor(id / chunk_size)>.json`, one `FeatureChunk` each. */
   | { kind: "chunks"; chunk_size: number };
 
+/**
+ * The trial store. Trial `i` is in chunk `floor(i / chunk_size)` of `features/eeg/<k>.bin` and
+ * `features/trial_acts/<k>.json`; chunk `k` holds trials `k·chunk_size ..` up to `n_trials`.
+ */
+export interface TrialStoreLayout {
+  chunk_size: number;
+  n_chunks: number;
+}
+
 /** One row of the feature table: enough for the overview scatter, search and class tables. */
 export interface FeatureSummary {
   id: number;
@@ -235,8 +245,10 @@ export interface FeatureIndex {
   patch_size: number;
   patch_step: number;
   n_trials: number;
-  /** Trial indices that have a `features/trials/<i>.json` file. */
-  trial_files: number[];
+  /** Samples per trial in the trial store (at `sfreq`). */
+  n_samples: number;
+  /** How `trials.json`, `eeg/` and `trial_acts/` are chunked: every trial is in the store. */
+  trial_store: TrialStoreLayout;
   bands: BandDef[];
   layout: FeatureFileLayout;
   /** Reconstruction over the analysed set. */
@@ -270,15 +282,18 @@ export interface TopTrial {
   trial: number;
   /** Max activation of the feature in this trial. */
   value: number;
+  /** Token (`c·n_patches + i`) where that max is. */
+  token: number;
   /** Class index. */
   label: number;
   subject: number;
   /** Source key (LMDB key or `subject/session/trial`). */
   key: string;
-  /** Feature activation per token `[C][p]`. */
-  token_acts: number[][];
-  /** Raw EEG `[C][T]` (4 significant digits), or `null` when only in `trials/<trial>.json`. */
-  eeg: number[][] | null;
+  /**
+   * Sparse feature activation per token: `[token, activation]` for every token where it fires,
+   * by token; `null` past the first `site_top_trials` entries. The EEG is in the trial store.
+   */
+  token_acts: FeatureAct[] | null;
 }
 
 export interface Neighbour {
@@ -310,7 +325,7 @@ export interface FeatureChunk {
 }
 
 // ---------------------------------------------------------------------------------------------
-// features/trials/<i>.json
+// features/trials.json, features/eeg/<k>.bin, features/trial_acts/<k>.json
 // ---------------------------------------------------------------------------------------------
 
 export interface ReconstructionMetrics {
@@ -319,33 +334,140 @@ export interface ReconstructionMetrics {
   l0: number;
 }
 
-/** `[feature id, activation]`. */
+/** `[feature id, activation]` (or `[token, activation]` where a field says so). */
 export type FeatureAct = [number, number];
 
-export interface TrialFeatureTotal {
-  id: number;
-  /** Sum of activations over the trial's tokens. */
-  sum: number;
-  max: number;
-  /** Tokens where it fires. */
-  n_tokens: number;
+/** `features/trials.json`: every analysed trial, by index. */
+export interface TrialTable {
+  n_trials: number;
+  labels: number[];
+  subjects: number[];
+  /** Source keys (LMDB key or `subject/session/trial`); the search box finds a trial by it. */
+  keys: string[];
+  /** Per trial `[mse, cosine, l0]` of the SAE reconstruction over its tokens. */
+  reconstruction: [number, number, number][];
 }
 
-/** `features/trials/<i>.json`: the trial explorer page. */
-export interface TrialDetail {
+/** Top features by summed activation kept per trial, and how many of them carry an in-trial map. */
+export const TRIAL_TOP_FEATURES = 64;
+export const TRIAL_MAPPED_FEATURES = 16;
+/** Levels of a quantised in-trial map: `value = q / MAP_LEVELS · max`. */
+export const MAP_LEVELS = 255;
+
+/** `[feature id, sum over the trial's tokens, max, tokens where it fires]`. */
+export type TrialFeatureTotal = [number, number, number, number];
+
+/** One trial's SAE activations, as the trial explorer shows them. */
+export interface TrialActs {
   trial: number;
-  label: number;
-  subject: number;
-  key: string;
-  /** Raw EEG `[C][T]` (4 significant digits). */
-  eeg: number[][];
-  /** Per token `[C][p]`, its top SAE features (at most 5), highest first. */
-  token_top_features: FeatureAct[][][];
-  /** Every feature active in the trial, by `sum` descending (the activation distribution). */
-  feature_totals: TrialFeatureTotal[];
-  /** Per channel `[C]`, its top features summed over the channel's tokens (at most 10). */
-  channel_top_features: FeatureAct[][];
-  reconstruction: ReconstructionMetrics;
+  /** Features that fire on at least one token of the trial. */
+  n_active: number;
+  /** The top `TRIAL_TOP_FEATURES` by sum, highest first. */
+  top: TrialFeatureTotal[];
+  /**
+   * The rest of the rank/sum curve: `[rank (1-based), sum]` at log-spaced ranks after `top`,
+   * the last active feature included, so the activation distribution is drawn in full.
+   */
+  tail: FeatureAct[];
+  /** Strongest activation of each token `[C][p]` and the feature that has it (−1: none fires). */
+  token_max: number[][];
+  token_argmax: number[][];
+  /** Per channel `[C]`, its top features (at most 10) summed over the channel's tokens. */
+  channel_top: FeatureAct[][];
+  /**
+   * In-trial maps of the first `TRIAL_MAPPED_FEATURES` entries of `top`: per feature, its
+   * activation on each token (`c·n_patches + i`) quantised as `q / MAP_LEVELS · top[j][2]`.
+   */
+  maps: number[][];
+}
+
+/** `features/trial_acts/<k>.json`: the trials of chunk `k`, in index order. */
+export interface TrialActsChunk {
+  chunk: number;
+  chunk_size: number;
+  trials: TrialActs[];
+}
+
+/**
+ * `features/eeg/<k>.bin`: the preprocessed EEG (model input units, at `sfreq`) of chunk `k`'s `n`
+ * trials, quantised for display. Little-endian: float32 scales `[n][C]`, then int16 `[n][C][T]`;
+ * sample = int16 · scale (scale = max |x| / 32767 of that trial and channel).
+ */
+export interface EegChunk {
+  n: number;
+  channels: number;
+  samples: number;
+  scales: Float32Array;
+  values: Int16Array;
+}
+
+export const EEG_QUANT_MAX = 32767;
+
+/** Trials in chunk `k` of a store of `nTrials` trials. */
+export function trialsInChunk(layout: TrialStoreLayout, nTrials: number, k: number): number {
+  return Math.max(0, Math.min(layout.chunk_size, nTrials - k * layout.chunk_size));
+}
+
+/** Quantises `n` trials `[n][C][T]` into the bytes of an `eeg/<k>.bin` file. */
+export function encodeEegChunk(
+  eeg: Float32Array,
+  n: number,
+  channels: number,
+  samples: number,
+): Uint8Array {
+  const rows = n * channels;
+  if (eeg.length !== rows * samples) {
+    throw new ReportSchemaError("eeg chunk", "eeg", `${rows * samples} values`, eeg.length);
+  }
+  const bytes = new Uint8Array(rows * 4 + rows * samples * 2);
+  const view = new DataView(bytes.buffer);
+  for (let r = 0; r < rows; r++) {
+    let max = 0;
+    for (let t = 0; t < samples; t++) max = Math.max(max, Math.abs(eeg[r * samples + t]));
+    const scale = max > 0 ? max / EEG_QUANT_MAX : 1;
+    view.setFloat32(r * 4, scale, true);
+    const base = rows * 4 + r * samples * 2;
+    for (let t = 0; t < samples; t++) {
+      view.setInt16(base + t * 2, Math.round(eeg[r * samples + t] / scale), true);
+    }
+  }
+  return bytes;
+}
+
+/** Reads an `eeg/<k>.bin` file of `n` trials; the size must match exactly. */
+export function decodeEegChunk(
+  bytes: Uint8Array,
+  n: number,
+  channels: number,
+  samples: number,
+  file = "features/eeg/<k>.bin",
+): EegChunk {
+  const rows = n * channels;
+  const want = rows * 4 + rows * samples * 2;
+  if (bytes.byteLength !== want) {
+    throw new ReportSchemaError(
+      file,
+      "(bytes)",
+      `${want} bytes (${n} trials × ${channels} channels × ${samples} samples)`,
+      bytes.byteLength,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const scales = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) scales[r] = view.getFloat32(r * 4, true);
+  const values = new Int16Array(rows * samples);
+  for (let i = 0; i < values.length; i++) values[i] = view.getInt16(rows * 4 + i * 2, true);
+  return { n, channels, samples, scales, values };
+}
+
+/** Trial `j` of a decoded chunk as `[C][T]` in model input units. */
+export function eegRows(chunk: EegChunk, j: number): number[][] {
+  const { channels, samples } = chunk;
+  return Array.from({ length: channels }, (_, c) => {
+    const r = j * channels + c;
+    const scale = chunk.scales[r];
+    return Array.from(chunk.values.subarray(r * samples, (r + 1) * samples), (q) => q * scale);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,7 +779,17 @@ export function validateFeatureIndex(value: unknown, file = "features/index.json
   c.int(o.patch_size, "patch_size", 1);
   c.int(o.patch_step, "patch_step", 1);
   c.int(o.n_trials, "n_trials");
-  c.nums(o.trial_files, "trial_files");
+  c.int(o.n_samples, "n_samples", 1);
+  const store = c.obj(o.trial_store, "trial_store");
+  const chunkSize = c.int(store.chunk_size, "trial_store.chunk_size", 1);
+  const wantChunks = Math.ceil((o.n_trials as number) / chunkSize);
+  if (c.int(store.n_chunks, "trial_store.n_chunks") !== wantChunks) {
+    c.fail(
+      "trial_store.n_chunks",
+      `${wantChunks} (n_trials / chunk_size, rounded up)`,
+      store.n_chunks,
+    );
+  }
   c.arr(o.bands, "bands").forEach((b, i) => {
     const bo = c.obj(b, `bands[${i}]`);
     c.str(bo.name, `bands[${i}].name`);
@@ -740,8 +872,18 @@ function checkFeatureDetail(c: Checker, v: unknown, at: string, shape: ReportSha
     }
     c.int(to.subject, `${tt}.subject`);
     c.str(to.key, `${tt}.key`);
-    c.matrix(to.token_acts, `${tt}.token_acts`, shape.n_channels, shape.n_patches);
-    if (to.eeg !== null) c.matrix(to.eeg, `${tt}.eeg`, shape.n_channels);
+    const tokens = shape.n_channels * shape.n_patches;
+    if (c.int(to.token, `${tt}.token`) >= tokens) {
+      c.fail(`${tt}.token`, `a token < ${tokens}`, to.token);
+    }
+    if (to.token_acts !== null) {
+      c.arr(to.token_acts, `${tt}.token_acts`).forEach((p, j) => {
+        const [tok] = c.nums(p, `${tt}.token_acts[${j}]`, 2);
+        if (!Number.isInteger(tok) || tok < 0 || tok >= tokens) {
+          c.fail(`${tt}.token_acts[${j}][0]`, `a token index < ${tokens}`, tok);
+        }
+      });
+    }
   });
   c.arr(o.neighbours, `${at}.neighbours`).forEach((n, i) => {
     const no = c.obj(n, `${at}.neighbours[${i}]`);
@@ -781,41 +923,81 @@ export function validateFeatureChunk(
   return o as unknown as FeatureChunk;
 }
 
-/** Validates a parsed `features/trials/<i>.json`. */
-export function validateTrialDetail(
+/** Validates a parsed `features/trials.json` against the index's trial count. */
+export function validateTrialTable(
   value: unknown,
   shape: ReportShape,
-  file = "features/trials/<i>.json",
-): TrialDetail {
+  nTrials: number,
+  file = "features/trials.json",
+): TrialTable {
   const c = new Checker(file);
   const o = c.obj(value, "(root)");
-  c.int(o.trial, "trial");
-  if (c.int(o.label, "label") >= shape.n_classes) {
-    c.fail("label", `a class index < ${shape.n_classes}`, o.label);
+  if (c.int(o.n_trials, "n_trials") !== nTrials) c.fail("n_trials", `${nTrials}`, o.n_trials);
+  c.nums(o.labels, "labels", nTrials).forEach((l, i) => {
+    if (!Number.isInteger(l) || l < 0 || l >= shape.n_classes) {
+      c.fail(`labels[${i}]`, `a class index < ${shape.n_classes}`, l);
+    }
+  });
+  c.nums(o.subjects, "subjects", nTrials);
+  c.strs(o.keys, "keys");
+  c.arr(o.keys, "keys", nTrials);
+  c.matrix(o.reconstruction, "reconstruction", nTrials, 3);
+  return o as unknown as TrialTable;
+}
+
+function checkTrialActs(c: Checker, v: unknown, at: string, shape: ReportShape): void {
+  const o = c.obj(v, at);
+  c.int(o.trial, `${at}.trial`);
+  const nActive = c.int(o.n_active, `${at}.n_active`);
+  const top = c.arr(o.top, `${at}.top`);
+  if (top.length > Math.min(nActive, TRIAL_TOP_FEATURES)) {
+    c.fail(`${at}.top`, `at most ${Math.min(nActive, TRIAL_TOP_FEATURES)} entries`, top);
   }
-  c.int(o.subject, "subject");
-  c.str(o.key, "key");
-  c.matrix(o.eeg, "eeg", shape.n_channels);
-  const pairs = (v: unknown, field: string) =>
-    c.arr(v, field).forEach((p, i) => c.nums(p, `${field}[${i}]`, 2));
-  c.arr(o.token_top_features, "token_top_features", shape.n_channels).forEach((row, ch) =>
-    c.arr(row, `token_top_features[${ch}]`, shape.n_patches).forEach((cell, i) =>
-      pairs(cell, `token_top_features[${ch}][${i}]`)
+  top.forEach((t, i) => c.nums(t, `${at}.top[${i}]`, 4));
+  c.arr(o.tail, `${at}.tail`).forEach((t, i) => c.nums(t, `${at}.tail[${i}]`, 2));
+  c.matrix(o.token_max, `${at}.token_max`, shape.n_channels, shape.n_patches);
+  c.matrix(o.token_argmax, `${at}.token_argmax`, shape.n_channels, shape.n_patches);
+  c.arr(o.channel_top, `${at}.channel_top`, shape.n_channels).forEach((row, ch) =>
+    c.arr(row, `${at}.channel_top[${ch}]`).forEach((p, i) =>
+      c.nums(p, `${at}.channel_top[${ch}][${i}]`, 2)
     )
   );
-  c.arr(o.feature_totals, "feature_totals").forEach((t, i) => {
-    const to = c.obj(t, `feature_totals[${i}]`);
-    c.int(to.id, `feature_totals[${i}].id`);
-    c.num(to.sum, `feature_totals[${i}].sum`);
-    c.num(to.max, `feature_totals[${i}].max`);
-    c.int(to.n_tokens, `feature_totals[${i}].n_tokens`);
-  });
-  c.arr(o.channel_top_features, "channel_top_features", shape.n_channels).forEach((row, ch) =>
-    pairs(row, `channel_top_features[${ch}]`)
+  const maps = c.arr(o.maps, `${at}.maps`);
+  if (maps.length !== Math.min(top.length, TRIAL_MAPPED_FEATURES)) {
+    c.fail(`${at}.maps`, `${Math.min(top.length, TRIAL_MAPPED_FEATURES)} maps`, maps);
+  }
+  maps.forEach((m, j) =>
+    c.nums(m, `${at}.maps[${j}]`, shape.n_channels * shape.n_patches).forEach((q, i) => {
+      if (!Number.isInteger(q) || q < 0 || q > MAP_LEVELS) {
+        c.fail(`${at}.maps[${j}][${i}]`, `an integer in 0..${MAP_LEVELS}`, q);
+      }
+    })
   );
-  const r = c.obj(o.reconstruction, "reconstruction");
-  for (const k of ["mse", "cosine", "l0"]) c.num(r[k], `reconstruction.${k}`);
-  return o as unknown as TrialDetail;
+}
+
+/** Validates a parsed `features/trial_acts/<k>.json`: chunk `k`'s trials, in order. */
+export function validateTrialActsChunk(
+  value: unknown,
+  shape: ReportShape,
+  layout: TrialStoreLayout,
+  nTrials: number,
+  file = "features/trial_acts/<k>.json",
+): TrialActsChunk {
+  const c = new Checker(file);
+  const o = c.obj(value, "(root)");
+  const k = c.int(o.chunk, "chunk");
+  if (c.int(o.chunk_size, "chunk_size", 1) !== layout.chunk_size) {
+    c.fail("chunk_size", `${layout.chunk_size} (the index's trial_store.chunk_size)`, o.chunk_size);
+  }
+  const n = trialsInChunk(layout, nTrials, k);
+  c.arr(o.trials, "trials", n).forEach((t, j) => {
+    checkTrialActs(c, t, `trials[${j}]`, shape);
+    const want = k * layout.chunk_size + j;
+    if ((t as TrialActs).trial !== want) {
+      c.fail(`trials[${j}].trial`, `${want}`, (t as TrialActs).trial);
+    }
+  });
+  return o as unknown as TrialActsChunk;
 }
 
 function checkProbeMetrics(c: Checker, v: unknown, at: string, nClasses: number): void {
@@ -877,6 +1059,17 @@ export function validateProbeResult(value: unknown, file = "probe/<name>.json"):
     c.str(a.source, "anchor.source");
   }
   return o as unknown as ProbeResult;
+}
+
+/** Paths of trial `i`'s store files relative to `features/`, and its row in them. */
+export function trialStorePaths(layout: TrialStoreLayout, i: number) {
+  const k = Math.floor(i / layout.chunk_size);
+  return {
+    chunk: k,
+    row: i - k * layout.chunk_size,
+    eeg: `eeg/${k}.bin`,
+    acts: `trial_acts/${k}.json`,
+  };
 }
 
 /** Path of the detail file holding feature `id`, relative to `features/`. */
