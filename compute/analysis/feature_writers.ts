@@ -1,7 +1,9 @@
 /**
- * Writes a feature analysis: `feature_data.npz` (the earlier Python pipeline's four arrays under their names, plus
- * everything else) and the report site's JSON (`index.json`, per-feature or chunked detail files,
- * trial pages) in the shapes of schema/run_folder.ts.
+ * Writes a feature analysis: `feature_data.npz` (the earlier Python pipeline's four arrays under
+ * their names, plus everything else; deflated as np.savez_compressed writes it) and the report
+ * site's JSON (`index.json`, per-feature or chunked detail files, `trials.json`) in the shapes of
+ * schema/run_folder.ts. The trial store's chunks are written during the analysis
+ * (trial_store_writer.ts); feature files refer to its trials by index.
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -10,22 +12,27 @@ import { writeNpz } from "../io/npz.ts";
 import type { TrialSet } from "../data/trials.ts";
 import { trialReconstruction } from "./feature_stats.ts";
 import { histogramEdges } from "../../kernels/feature_stats_layout.ts";
-import type { FeatureAnalysis, TrialActivations } from "./features.ts";
+import type { FeatureAnalysis } from "./features.ts";
 import { EEG_BANDS } from "./spectral.ts";
-import {
-  type FeatureChunk,
-  type FeatureDetail,
-  type FeatureFileLayout,
-  type FeatureIndex,
-  type FeatureSummary,
-  type TopTrial,
-  type TrialDetail,
+import { round4 } from "./site_numbers.ts";
+import type {
+  FeatureAct,
+  FeatureChunk,
+  FeatureDetail,
+  FeatureFileLayout,
+  FeatureIndex,
+  FeatureSummary,
+  TopTrial,
+  TrialStoreLayout,
+  TrialTable,
 } from "../../schema/run_folder.ts";
 
 export interface FeatureWriteOptions {
   classNames: string[];
-  /** Top trials shown per feature page. */
+  /** Top trials per feature whose token activations the detail file carries. */
   siteTopTrials: number;
+  /** The trial store written during the analysis (every trial of the set). */
+  trialStore: TrialStoreLayout;
   /** Decoder-direction neighbours per alive feature, [F] (empty lists for dead features). */
   neighbours: { id: number; cosine: number }[][];
   /** Detail files in chunks of this many feature ids when d_sae exceeds it; 0: one file each. */
@@ -34,14 +41,9 @@ export interface FeatureWriteOptions {
   settings: Record<string, unknown>;
 }
 
-/** Site files are compact JSON (no indentation): EEG traces make pretty-printed files balloon. */
+/** Site files are compact JSON (no indentation): thousands of them are read over the network. */
 function writeCompactJson(path: string, value: unknown): Promise<void> {
   return writeFileAtomic(path, JSON.stringify(value));
-}
-
-/** Rounds to 4 significant digits (site files stay small). */
-export function round4(v: number): number {
-  return v === 0 || !Number.isFinite(v) ? 0 : Number(v.toPrecision(4));
 }
 
 function scalar(v: number): NdArray {
@@ -106,16 +108,6 @@ function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
-function eegRows(set: TrialSet, trial: number): number[][] {
-  const c = set.channels.length;
-  const per = c * set.samples;
-  return Array.from({ length: c }, (_, ch) =>
-    Array.from(
-      set.eeg.subarray(trial * per + ch * set.samples, trial * per + (ch + 1) * set.samples),
-      round4,
-    ));
-}
-
 function featureSummary(a: FeatureAnalysis, feat: number): FeatureSummary {
   const s = a.stats;
   const alive = s.alive[feat] === 1;
@@ -151,7 +143,6 @@ function featureDetail(
   set: TrialSet,
   feat: number,
   opts: FeatureWriteOptions,
-  pages: Set<number>,
 ): FeatureDetail {
   const s = a.stats;
   const t = s.channels * s.patches;
@@ -163,21 +154,24 @@ function featureDetail(
   );
   const firing = hist.reduce((x, y) => x + y, 0);
   const topTrials: TopTrial[] = [];
-  for (let j = 0; j < Math.min(opts.siteTopTrials, s.topK); j++) {
-    const trial = s.topTrials[feat * s.topK + j];
+  for (let j = 0; j < s.topK; j++) {
+    const at = feat * s.topK + j;
+    const trial = s.topTrials[at];
     if (trial < 0) break;
-    const acts = a.topTokenActs.subarray((feat * s.topK + j) * t, (feat * s.topK + j + 1) * t);
+    let tokenActs: FeatureAct[] | null = null;
+    if (j < opts.siteTopTrials) {
+      const acts = a.topTokenActs.subarray(at * t, (at + 1) * t);
+      tokenActs = [];
+      for (let tok = 0; tok < t; tok++) if (acts[tok] > 0) tokenActs.push([tok, round4(acts[tok])]);
+    }
     topTrials.push({
       trial,
-      value: s.topValues[feat * s.topK + j],
+      value: s.topValues[at],
+      token: s.topTokens[at],
       label: set.labels[trial],
       subject: set.subjects[trial],
       key: set.keys[trial],
-      token_acts: Array.from(
-        { length: s.channels },
-        (_, c) => Array.from(acts.subarray(c * s.patches, (c + 1) * s.patches), round4),
-      ),
-      eeg: pages.has(trial) ? null : eegRows(set, trial),
+      token_acts: tokenActs,
     });
   }
   const sig = a.spectral[feat];
@@ -212,43 +206,34 @@ function featureDetail(
   };
 }
 
-function trialDetail(a: FeatureAnalysis, set: TrialSet, page: TrialActivations): TrialDetail {
-  const { channels, patches } = a.stats;
-  const pair = ([id, v]: [number, number]): [number, number] => [id, round4(v)];
+/** `trials.json`: labels, subjects, keys and the per-trial reconstruction of every trial. */
+export function trialTable(a: FeatureAnalysis, set: TrialSet): TrialTable {
+  const tokens = a.stats.channels * a.stats.patches;
   return {
-    trial: page.trial,
-    label: set.labels[page.trial],
-    subject: set.subjects[page.trial],
-    key: set.keys[page.trial],
-    eeg: eegRows(set, page.trial),
-    token_top_features: Array.from(
-      { length: channels },
-      (_, c) => Array.from({ length: patches }, (_, i) => page.tokenTop[c * patches + i].map(pair)),
-    ),
-    feature_totals: page.totals.map((x) => ({
-      id: x.id,
-      sum: round4(x.sum),
-      max: round4(x.max),
-      n_tokens: x.nTokens,
-    })),
-    channel_top_features: page.channelTop.map((row) => row.map(pair)),
-    reconstruction: trialReconstruction(a.reconstructionTotals, page.trial, channels * patches),
+    n_trials: set.n,
+    labels: Array.from(set.labels),
+    subjects: Array.from(set.subjects),
+    keys: set.keys,
+    reconstruction: Array.from({ length: set.n }, (_, i) => {
+      const r = trialReconstruction(a.reconstructionTotals, i, tokens);
+      return [round4(r.mse), round4(r.cosine), round4(r.l0)];
+    }),
   };
 }
 
-/** Writes `feature_data.npz` and the site JSON under `out`; returns the files' count. */
+/** Writes `feature_data.npz` and the site JSON under `out`; returns the detail files' count. */
 export async function writeFeatureOutputs(
   out: string,
   a: FeatureAnalysis,
   set: TrialSet,
   opts: FeatureWriteOptions,
-): Promise<{ featureFiles: number; trialFiles: number }> {
+): Promise<{ featureFiles: number }> {
   const s = a.stats;
   const arrays = featureDataArrays(a, set, opts.classNames);
   arrays.settings_json = str([JSON.stringify(opts.settings)], []);
-  await writeNpz(join(out, "feature_data.npz"), arrays);
+  await writeNpz(join(out, "feature_data.npz"), arrays, { compress: true });
+  await writeCompactJson(join(out, "trials.json"), trialTable(a, set));
 
-  const pages = new Set(a.trialPages.map((p) => p.trial));
   const layout: FeatureFileLayout = opts.chunkSize > 0 && s.dSae > opts.chunkSize
     ? { kind: "chunks", chunk_size: opts.chunkSize }
     : { kind: "per_feature" };
@@ -263,7 +248,8 @@ export async function writeFeatureOutputs(
     patch_size: a.geometry.patchSize,
     patch_step: a.geometry.step,
     n_trials: set.n,
-    trial_files: [...pages].sort((x, y) => x - y),
+    n_samples: set.samples,
+    trial_store: opts.trialStore,
     bands: EEG_BANDS.map((b) => ({ name: b.name, range: [b.lowHz, b.highHz] })),
     layout,
     reconstruction: {
@@ -281,7 +267,7 @@ export async function writeFeatureOutputs(
   const alive = summaries.filter((x) => x.alive).map((x) => x.id);
   if (layout.kind === "per_feature") {
     for (const f of alive) {
-      await writeCompactJson(join(out, "f", `${f}.json`), featureDetail(a, set, f, opts, pages));
+      await writeCompactJson(join(out, "f", `${f}.json`), featureDetail(a, set, f, opts));
       featureFiles++;
     }
   } else {
@@ -294,14 +280,11 @@ export async function writeFeatureOutputs(
       const chunk: FeatureChunk = {
         chunk: k,
         chunk_size: layout.chunk_size,
-        features: ids.map((f) => featureDetail(a, set, f, opts, pages)),
+        features: ids.map((f) => featureDetail(a, set, f, opts)),
       };
       await writeCompactJson(join(out, "chunks", `${k}.json`), chunk);
       featureFiles++;
     }
   }
-  for (const page of a.trialPages) {
-    await writeCompactJson(join(out, "trials", `${page.trial}.json`), trialDetail(a, set, page));
-  }
-  return { featureFiles, trialFiles: a.trialPages.length };
+  return { featureFiles };
 }

@@ -1,9 +1,13 @@
-/** `deno task features`: load the inputs, analyse every feature, write feature_data.npz and the site JSON. */
+/**
+ * `deno task features`: load the inputs, analyse every feature, write feature_data.npz, the trial
+ * store (every trial's EEG and activation summary, in chunks) and the site JSON.
+ */
 import { Progress } from "../util/progress.ts";
 import type { ScalingMode, Split } from "../data/trials.ts";
 import { loadAnalysisInputs } from "./analysis_inputs.ts";
 import { analyseFeatures } from "./features.ts";
 import { writeFeatureOutputs } from "./feature_writers.ts";
+import { TrialStoreWriter } from "./trial_store_writer.ts";
 import { beginOutputFolder, type OutputSpec } from "../io/output_folder.ts";
 
 export interface FeaturesTaskOptions {
@@ -19,8 +23,10 @@ export interface FeaturesTaskOptions {
   blockLayer?: number;
   batchSize: number;
   topK: number;
+  /** Top trials per feature whose token activations the detail files carry. */
   siteTopTrials: number;
-  maxTrialFiles: number;
+  /** Trials per chunk of the trial store (`eeg/<k>.bin`, `trial_acts/<k>.json`). */
+  trialChunkSize: number;
   neighbours: number;
   chunkSize: number;
   classNames: string[];
@@ -44,13 +50,13 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
   try {
     const { set, runner, model, sae } = inputs;
     const bars = new Map<string, Progress>();
+    const store = new TrialStoreWriter(output.dir, set, o.trialChunkSize);
     const analysis = await analyseFeatures(runner, set, o.classNames.length, {
       batchSize: o.batchSize,
       topK: o.topK,
-      siteTopTrials: o.siteTopTrials,
-      maxTrialFiles: o.maxTrialFiles,
       patchSize: model.config.patchSize,
       patchOverlap: model.config.patchOverlap,
+      onTrialActs: (acts) => store.add(acts),
       onProgress(pass, done, total) {
         if (!bars.has(pass)) bars.set(pass, new Progress(pass, total, { unit: "batches" }));
         const bar = bars.get(pass)!;
@@ -69,6 +75,7 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
     const written = await writeFeatureOutputs(output.dir, analysis, set, {
       classNames: o.classNames,
       siteTopTrials: o.siteTopTrials,
+      trialStore: store.finish(),
       neighbours,
       chunkSize: sae.dSae > 2048 ? o.chunkSize : 0,
       settings: {
@@ -89,7 +96,7 @@ export async function runFeaturesTask(o: FeaturesTaskOptions): Promise<void> {
         r.mse.toPrecision(4)
       }, ` +
         `explained variance ${r.explainedVariance.toFixed(4)}, L0 ${r.l0.toFixed(2)}; ` +
-        `${written.featureFiles} feature files, ${written.trialFiles} trial pages in ${o.out}`,
+        `${written.featureFiles} feature files, ${store.layout.n_chunks} trial chunks in ${o.out}`,
     );
   } catch (e) {
     await output.abort();

@@ -24,7 +24,7 @@
  *   batchSize: 16,
  *   topK: 20,
  *   siteTopTrials: 8,
- *   maxTrialFiles: 64,
+ *   trialChunkSize: 64,
  *   neighbours: 8,
  *   chunkSize: 0,
  *   classNames: ["left_hand", "right_hand", "feet", "tongue"],

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { Progress } from "../util/progress.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { checkOutputTarget, type OutputSpec, writeOutputFolder } from "../io/output_folder.ts";
-import { asFloat32, f32, i32, type NdArray, str } from "../io/npy.ts";
+import { asFloat32, f16, f32, i32, type NdArray, str } from "../io/npy.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
 import type { ScalingMode } from "../data/trials.ts";
 import { loadAnalysisInputs } from "./analysis_inputs.ts";
@@ -60,6 +60,19 @@ export interface PooledFile {
   settings: Record<string, string | number | boolean | null>;
 }
 
+/** Largest finite float16. */
+const F16_MAX = 65504;
+
+/**
+ * A pooled array as the saved file holds it: float16 when every value fits (half the bytes, and
+ * the file is deflated), float32 otherwise. The probe fits the stored values, so a rerun from the
+ * file reproduces the run.
+ */
+function storedPooled(data: Float32Array, shape: number[]): NdArray {
+  if (!data.every((v) => Math.abs(v) <= F16_MAX)) return f32(data, shape);
+  return f16(new Float32Array(new Float16Array(data)), shape);
+}
+
 function need(arrays: Map<string, NdArray>, path: string, name: string): NdArray {
   const a = arrays.get(name);
   if (!a) throw new ProbeTaskError(`${path}: no "${name}" array (not a pooled_activations.npz?)`);
@@ -111,17 +124,32 @@ async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<Pooled
       resampler: set.preprocessing.resampler,
       pooling: "mean and max over the C·p tokens of a trial",
     };
+    const stored = {
+      sae_mean: storedPooled(pooled.saeMean, [pooled.n, pooled.dSae]),
+      sae_max: storedPooled(pooled.saeMax, [pooled.n, pooled.dSae]),
+      reve_mean: storedPooled(pooled.reveMean, [pooled.n, pooled.dIn]),
+      recon_mean: storedPooled(pooled.reconMean, [pooled.n, pooled.dIn]),
+    };
     await writeNpz(join(out, POOLED_FILE), {
-      sae_mean: f32(pooled.saeMean, [pooled.n, pooled.dSae]),
-      sae_max: f32(pooled.saeMax, [pooled.n, pooled.dSae]),
-      reve_mean: f32(pooled.reveMean, [pooled.n, pooled.dIn]),
-      recon_mean: f32(pooled.reconMean, [pooled.n, pooled.dIn]),
+      ...stored,
       labels: i32(set.labels),
       subjects: i32(set.subjects),
       keys: str(set.keys),
       settings_json: str([JSON.stringify(settings)], []),
-    });
-    return { pooled, labels: set.labels, subjects: set.subjects, settings };
+    }, { compress: true });
+    const values = (a: NdArray) => a.data as Float32Array;
+    return {
+      pooled: {
+        ...pooled,
+        saeMean: values(stored.sae_mean),
+        saeMax: values(stored.sae_max),
+        reveMean: values(stored.reve_mean),
+        reconMean: values(stored.recon_mean),
+      },
+      labels: set.labels,
+      subjects: set.subjects,
+      settings,
+    };
   } finally {
     inputs.dispose();
   }

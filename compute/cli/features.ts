@@ -19,8 +19,9 @@ await runCli({
     "--out runs/NAME/features\n\n" +
     "One pass over the trials through REVE and the SAE on the GPU, accumulating every statistic\n" +
     "there; writes feature_data.npz (feature_mean_acts, feature_sparsity, per_class_mean_acts,\n" +
-    "top_activating_trial_indices, ...) and the report site's JSON (index.json, f/ or chunks/,\n" +
-    "trials/).",
+    "top_activating_trial_indices, ...), the trial store (trials.json, eeg/<k>.bin,\n" +
+    "trial_acts/<k>.json: every trial, in chunks) and the report site's JSON (index.json,\n" +
+    "f/ or chunks/).",
   flags: flagList(
     SAE_ANALYSIS_FLAGS,
     FLAGS.db_path,
@@ -34,12 +35,17 @@ await runCli({
     },
     FLAGS.out,
     { name: "top_k", type: "int", help: "top trials kept per feature", default: 20 },
-    { name: "site_top_trials", type: "int", help: "top trials shown per feature page", default: 5 },
     {
-      name: "max_trial_files",
+      name: "site_top_trials",
       type: "int",
-      help: "trial pages at most (shown top trials without a page carry their EEG inline)",
-      default: 1024,
+      help: "top trials per feature whose token activations the feature files carry",
+      default: 5,
+    },
+    {
+      name: "trial_chunk_size",
+      type: "int",
+      help: "trials per chunk of the trial store (eeg/<k>.bin, trial_acts/<k>.json)",
+      default: 64,
     },
     { name: "neighbours", type: "int", help: "decoder neighbours per feature", default: 8 },
     {
@@ -51,7 +57,7 @@ await runCli({
     TRIAL_LABEL_FLAGS,
   ),
   async main({ values }) {
-    const positive = ["batch_size", "top_k", "site_top_trials", "chunk_size"];
+    const positive = ["batch_size", "top_k", "site_top_trials", "chunk_size", "trial_chunk_size"];
     for (const name of positive) {
       if (num(values, name) < 1) throw new FlagError(`--${name} must be at least 1`);
     }
@@ -68,7 +74,7 @@ await runCli({
       batchSize: num(values, "batch_size"),
       topK: num(values, "top_k"),
       siteTopTrials: num(values, "site_top_trials"),
-      maxTrialFiles: num(values, "max_trial_files"),
+      trialChunkSize: num(values, "trial_chunk_size"),
       neighbours: num(values, "neighbours"),
       chunkSize: num(values, "chunk_size"),
       classNames: list(values, "class_names"),

@@ -33,7 +33,8 @@ await runCli({
     "Multinomial logistic regression (L2, standardised, L-BFGS) on mean/max-pooled SAE features and\n" +
     "mean-pooled REVE activations; top-K class-specific masking curves; the probe on REVE\n" +
     "activations scored on the SAE's reconstructions. Results: runs/NAME/probe/*.json.\n" +
-    "The pooled activations are saved (probe/pooled_activations.npz); --pooled reuses them.",
+    "The pooled activations are saved (probe/pooled_activations.npz, float16, deflated); --pooled\n" +
+    "reuses them.",
   flags: flagList(
     SAE_ANALYSIS_FLAGS,
     FLAGS.db_path,

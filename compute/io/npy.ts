@@ -78,6 +78,12 @@ export function f32(data: Float32Array, shape: number[] = [data.length]): NdArra
   return { dtype: "f4", shape, data };
 }
 
+/** A float16 (`<f2`) array of `data`'s values, rounded to nearest even when encoded. */
+export function f16(data: Float32Array, shape: number[] = [data.length]): NdArray {
+  checkShape("f16", shape, data.length);
+  return { dtype: "f2", shape, data };
+}
+
 export function i32(data: Int32Array | number[], shape: number[] = [data.length]): NdArray {
   const typed = data instanceof Int32Array ? data : Int32Array.from(data);
   checkShape("i32", shape, typed.length);

@@ -344,7 +344,7 @@ async function runStages(
     batchSize: 16,
     topK: 10,
     siteTopTrials: 5,
-    maxTrialFiles: 64,
+    trialChunkSize: 64,
     neighbours: 8,
     chunkSize: 256,
     classNames,
