@@ -7,6 +7,7 @@ import {
   asFloat32,
   decodeNpy,
   encodeNpy,
+  f16,
   f32,
   i32,
   i64,
@@ -18,6 +19,7 @@ import {
 } from "../compute/io/npy.ts";
 import { rejectsWith, throwsWith } from "./fixtures/data_helpers.ts";
 import { assertValues, expected, ioFixture } from "./fixtures/io_helpers.ts";
+import { runTool } from "./fixtures/recording_tools.ts";
 
 for (const [name, want] of Object.entries(expected.npy)) {
   Deno.test(`readNpy ${name}.npy matches numpy's values, shape and dtype`, async () => {
@@ -153,4 +155,63 @@ Deno.test("asFloat32 converts numeric arrays and refuses strings", () => {
     NpyError,
     "channels: expected a numeric array",
   );
+});
+
+// Round to nearest even at every boundary float16 has: ties between neighbours (normal and
+// subnormal), the overflow edge (65519.996 rounds down, 65520 to infinity), the smallest
+// subnormal, and values that are not ties.
+const F16_CASES = Float32Array.from([
+  0,
+  -0,
+  1,
+  1 + 2 ** -11,
+  1 + 3 * 2 ** -11,
+  1 + 2 ** -11 + 2 ** -20,
+  2048 + 1,
+  2048 + 3,
+  65504,
+  65519,
+  65519.99609375,
+  65520,
+  -65520,
+  1e6,
+  2 ** -24,
+  2 ** -25,
+  3 * 2 ** -25,
+  2 ** -25 + 2 ** -35,
+  5 * 2 ** -26,
+  6.097555160522461e-5,
+  2 ** -14 - 2 ** -25,
+  0.1,
+  1 / 3,
+  -2.5e-5,
+  1e-8,
+  Infinity,
+  -Infinity,
+  NaN,
+]);
+
+Deno.test("f16 encodes as numpy's float16 of the same float32 values, bit for bit", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "eeg-sae-f16-" });
+  try {
+    const hex = Array.from(new Uint8Array(F16_CASES.buffer), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    await runTool("/usr/bin/python3", [
+      "-c",
+      "import sys, numpy as np\n" +
+      "a = np.frombuffer(bytes.fromhex(sys.argv[1]), dtype='<f4').astype(np.float16)\n" +
+      "np.save(sys.argv[2], a)\nnp.save(sys.argv[3], a.astype(np.float32))",
+      hex,
+      `${dir}/f16.npy`,
+      `${dir}/widened.npy`,
+    ]);
+    const numpyF16 = await Deno.readFile(`${dir}/f16.npy`);
+    assert.deepEqual(encodeNpy(f16(F16_CASES)), numpyF16);
+    const widened = (await readNpy(`${dir}/widened.npy`)).data as Float32Array;
+    const decoded = decodeNpy(numpyF16).data as Float32Array;
+    assert.deepEqual(new Uint8Array(decoded.buffer), new Uint8Array(widened.buffer));
+    assert.ok(decoded[10] === 65504 && decoded[11] === Infinity, "the overflow edge");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

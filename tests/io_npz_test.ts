@@ -3,7 +3,7 @@
  * (deflated) wrote, the golden REVE inputs, and writer→reader round trips including forced ZIP64.
  */
 import assert from "node:assert/strict";
-import { f32, i64, type NdArray, NpyError, str } from "../compute/io/npy.ts";
+import { f16, f32, i64, type NdArray, NpyError, str } from "../compute/io/npy.ts";
 import {
   crc32,
   decodeNpz,
@@ -15,6 +15,7 @@ import {
   writeNpz,
 } from "../compute/io/npz.ts";
 import { throwsWith } from "./fixtures/data_helpers.ts";
+import { runTool } from "./fixtures/recording_tools.ts";
 import { assertValues, expected, ioFixture } from "./fixtures/io_helpers.ts";
 
 const GOLDEN = new URL("./golden/reve-tiny/", import.meta.url);
@@ -92,6 +93,43 @@ Deno.test("writeNpz then readNpz, from a Map, compressed", async () => {
   try {
     await writeNpz(`${dir}/f.npz`, new Map(Object.entries(sample)), { compress: true });
     assert.deepEqual(Object.fromEntries(await readNpz(`${dir}/f.npz`)), sample);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("numpy loads a compressed npz we write: every entry deflated, every value", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "eeg-sae-io-" });
+  try {
+    const arrays = {
+      ...sample,
+      half: f16(new Float32Array([0.5, -1.25, 65504, 2 ** -24]), [2, 2]),
+      zeros: f32(new Float32Array(4096)),
+    };
+    await writeNpz(`${dir}/c.npz`, arrays, { compress: true });
+    const report = await runTool("/usr/bin/python3", [
+      "-c",
+      "import sys, json, zipfile, numpy\n" +
+      "z = numpy.load(sys.argv[1])\n" +
+      "methods = sorted({i.compress_type for i in zipfile.ZipFile(sys.argv[1]).infolist()})\n" +
+      "print(json.dumps({'methods': methods, 'arrays': {k: {'dtype': z[k].dtype.str, " +
+      "'shape': list(z[k].shape), 'values': z[k].ravel().tolist()} for k in z.files}}))",
+      `${dir}/c.npz`,
+    ]);
+    const got = JSON.parse(report);
+    assert.deepEqual(got.methods, [8]);
+    assert.deepEqual(Object.keys(got.arrays), Object.keys(arrays));
+    for (const [k, a] of Object.entries(arrays)) {
+      const g = got.arrays[k];
+      assert.equal(g.dtype.slice(1), a.dtype === "U" ? g.dtype.slice(1) : a.dtype, k);
+      assert.deepEqual(g.shape, a.shape, k);
+      assert.deepEqual(
+        g.values,
+        Array.from(a.data as ArrayLike<unknown>, (v) => typeof v === "bigint" ? Number(v) : v),
+        k,
+      );
+    }
+    assert.ok((await Deno.stat(`${dir}/c.npz`)).size < 4096, "4,096 zeros deflate");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
