@@ -1,7 +1,9 @@
 /**
  * The features and probe pipelines end to end on a tiny case: synthetic trials through the
  * reve-tiny golden model and a small random ReLU SAE. The GPU statistics must equal the CPU
- * reference on read-back activations, and every file must satisfy the site's contract.
+ * reference on read-back activations, and every file must satisfy the site's contract: the trial
+ * store holds every trial (its EEG within int16 quantisation, its activation summary equal to the
+ * CPU summary of its read-back activations), and feature files point into it by index.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -12,12 +14,16 @@ import type { TrialSet } from "../compute/data/trials.ts";
 import { loadReve } from "../compute/reve/model.ts";
 import { AnalysisSae } from "../compute/analysis/analysis_sae.ts";
 import { reveSaeRunner } from "../compute/analysis/activation_runner.ts";
-import { analyseFeatures, summariseTrialActivations } from "../compute/analysis/features.ts";
+import { analyseFeatures } from "../compute/analysis/features.ts";
+import { summariseTrialActs } from "../compute/analysis/trial_acts.ts";
+import { TrialStoreWriter } from "../compute/analysis/trial_store_writer.ts";
+import { round4 } from "../compute/analysis/site_numbers.ts";
 import {
   addBatch,
   addReconstructionBatch,
   finaliseFeatureStats,
   summariseReconstruction,
+  trialReconstruction,
 } from "../compute/analysis/feature_stats.ts";
 import { emptyReconstructionTotals, emptyTotals } from "../kernels/feature_stats_layout.ts";
 import { writeFeatureOutputs } from "../compute/analysis/feature_writers.ts";
@@ -26,13 +32,18 @@ import { DEFAULT_PROBE_FIT } from "../compute/analysis/probe_fit.ts";
 import { gatherTopRef } from "../kernels/feature_stats.ts";
 import { poolTokensRef } from "../kernels/token_pool.ts";
 import {
+  decodeEegChunk,
+  EEG_QUANT_MAX,
   shapeOf,
+  trialsInChunk,
+  trialStorePaths,
   validateFeatureDetail,
   validateFeatureIndex,
   validateProbeResult,
-  validateTrialDetail,
+  validateTrialActsChunk,
+  validateTrialTable,
 } from "../schema/run_folder.ts";
-import { readNpz } from "../compute/io/npz.ts";
+import { listZipEntries, readNpz } from "../compute/io/npz.ts";
 import { syntheticTrialSet } from "./fixtures/trial_sets.ts";
 import { assertEachClose } from "./kernel_helpers.ts";
 
@@ -83,13 +94,14 @@ Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files
   try {
     assert.deepEqual([runner.channels, runner.patches, runner.tokensPerTrial], [22, 2, 44]);
     const topK = 3;
+    // Chunks of 3 trials, batches of 5: chunks end inside batches and the last one is short.
+    const store = new TrialStoreWriter(out, set, 3);
     const analysis = await analyseFeatures(runner, set, 4, {
       batchSize: 5,
       topK,
-      siteTopTrials: 2,
-      maxTrialFiles: 4,
       patchSize: 200,
       patchOverlap: 20,
+      onTrialActs: (acts) => store.add(acts),
     });
 
     // CPU reference from the dense activations of every trial, read back.
@@ -138,24 +150,13 @@ Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files
     assert.equal(s.alive[23], 0, "the feature with a huge negative bias is dead");
     assert.ok(s.alive.reduce((a, b) => a + b, 0) >= 12, "most features fire");
     assert.ok(analysis.reconstruction.deadFraction > 0);
-    assert.ok(analysis.trialPages.length > 0 && analysis.trialPages.length <= 4);
-    const page = analysis.trialPages[0];
-    assert.deepEqual(
-      page,
-      summariseTrialActivations(
-        page.trial,
-        z.subarray(page.trial * 44 * 24, (page.trial + 1) * 44 * 24),
-        22,
-        2,
-        24,
-      ),
-    );
     assert.ok(analysis.spectral.every((sig, f) => (sig === null) === (s.alive[f] === 0)));
 
     const neighbours = sae.decoderNeighbours(Array.from({ length: 24 }, (_, i) => i), 3);
     const written = await writeFeatureOutputs(out, analysis, set, {
       classNames: CLASSES,
       siteTopTrials: 2,
+      trialStore: store.finish(),
       neighbours,
       chunkSize: 0,
       settings: { test: true },
@@ -165,20 +166,125 @@ Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files
     );
     assert.equal(index.n_alive, written.featureFiles);
     const shape = shapeOf(index);
+    assert.equal(index.n_samples, set.samples);
+    assert.deepEqual(index.trial_store, { chunk_size: 3, n_chunks: Math.ceil(set.n / 3) });
+    const zOf = (trial: number) => z.subarray(trial * 44 * 24, (trial + 1) * 44 * 24);
     for (const f of index.features.filter((f) => f.alive)) {
       const detail = validateFeatureDetail(
         JSON.parse(await Deno.readTextFile(join(out, "f", `${f.id}.json`))),
         shape,
       );
       assert.equal(detail.top_trials[0].value, s.topValues[f.id * topK]);
+      detail.top_trials.forEach((top, j) => {
+        assert.equal(top.trial, ref.topTrials[f.id * topK + j]);
+        assert.equal(top.token, s.topTokens[f.id * topK + j]);
+        assert.equal(top.label, set.labels[top.trial]);
+        if (j >= 2) return assert.equal(top.token_acts, null, "past site_top_trials");
+        // The feature's activations in that trial, from the read-back z, where it fires.
+        const want: [number, number][] = [];
+        for (let tok = 0; tok < 44; tok++) {
+          const v = zOf(top.trial)[tok * 24 + f.id];
+          if (v > 0) want.push([tok, round4(v)]);
+        }
+        assert.ok(want.length > 0);
+        assert.equal(top.token_acts!.length, want.length);
+        top.token_acts!.forEach(([tok, v], i) => {
+          assert.equal(tok, want[i][0]);
+          assert.ok(Math.abs(v - want[i][1]) <= 1e-3 * Math.abs(want[i][1]), `${v} vs ${want[i]}`);
+        });
+      });
     }
-    for (const t of index.trial_files) {
-      validateTrialDetail(
-        JSON.parse(await Deno.readTextFile(join(out, "trials", `${t}.json`))),
+
+    // The trial store: every trial, EEG within half an int16 step, summaries = the CPU's.
+    const table = validateTrialTable(
+      JSON.parse(await Deno.readTextFile(join(out, "trials.json"))),
+      shape,
+      set.n,
+    );
+    assert.deepEqual(table.labels, Array.from(set.labels));
+    assert.deepEqual(table.keys, set.keys);
+    for (let i = 0; i < set.n; i++) {
+      const r = trialReconstruction(recon, i, 44);
+      assertEachClose(table.reconstruction[i], [r.mse, r.cosine, r.l0], 1e-3, `trial ${i} recon`);
+    }
+    const per = 22 * set.samples;
+    const seen: number[] = [];
+    for (let k = 0; k < index.trial_store.n_chunks; k++) {
+      const n = trialsInChunk(index.trial_store, set.n, k);
+      const paths = trialStorePaths(index.trial_store, k * 3);
+      const chunk = validateTrialActsChunk(
+        JSON.parse(await Deno.readTextFile(join(out, paths.acts))),
         shape,
+        index.trial_store,
+        set.n,
       );
+      const eeg = decodeEegChunk(await Deno.readFile(join(out, paths.eeg)), n, 22, set.samples);
+      for (const [j, acts] of chunk.trials.entries()) {
+        seen.push(acts.trial);
+        const cpu = summariseTrialActs(acts.trial, zOf(acts.trial), 22, 2, 24);
+        // The GPU's z and the read-back z are the same numbers: the summaries are equal.
+        assert.deepEqual(acts, cpu, `trial ${acts.trial}`);
+        for (let c = 0; c < 22; c++) {
+          const row = set.eeg.subarray(
+            acts.trial * per + c * set.samples,
+            acts.trial * per + (c + 1) * set.samples,
+          );
+          let max = 0;
+          for (const v of row) max = Math.max(max, Math.abs(v));
+          const r = j * 22 + c;
+          for (let t = 0; t < set.samples; t++) {
+            const back = eeg.values[r * set.samples + t] * eeg.scales[r];
+            assert.ok(
+              Math.abs(back - row[t]) <= (0.5 + 1e-3) * max / EEG_QUANT_MAX + 1e-12,
+              `trial ${acts.trial} channel ${c} sample ${t}: ${back} vs ${row[t]}`,
+            );
+          }
+        }
+      }
     }
+    assert.deepEqual(seen, all, "every trial once, in order");
+    for (const dir of ["eeg", "trial_acts"]) {
+      const files = [];
+      for await (const e of Deno.readDir(join(out, dir))) files.push(e.name);
+      assert.equal(files.length, index.trial_store.n_chunks, dir);
+    }
+
+    const npzBytes = await Deno.readFile(join(out, "feature_data.npz"));
+    assert.ok(listZipEntries(npzBytes, "feature_data.npz").every((e) => e.method === 8));
     const npz = await readNpz(join(out, "feature_data.npz"));
+    assert.deepEqual([...npz.keys()].sort(), [
+      "activation_histogram",
+      "activation_histogram_log10_edges",
+      "band_edges_hz",
+      "band_names",
+      "channel_names",
+      "channel_patch_mean_acts",
+      "class_names",
+      "dead_fraction",
+      "feature_alive",
+      "feature_max_acts",
+      "feature_mean_acts",
+      "feature_sparsity",
+      "feature_trial_sparsity",
+      "label_entropy_all",
+      "label_entropy_top",
+      "per_class_mean_acts",
+      "reconstruction_cosine",
+      "reconstruction_explained_variance",
+      "reconstruction_l0",
+      "reconstruction_mse",
+      "settings_json",
+      "spectral_band_ratio",
+      "spectral_channel_band_ratio",
+      "top_activating_token_acts",
+      "top_activating_tokens",
+      "top_activating_trial_indices",
+      "top_activating_values",
+      "trial_keys",
+      "trial_labels",
+      "trial_reconstruction_mse_cosine_l0",
+      "trial_subjects",
+    ]);
     const want: Record<string, [string, number[]]> = {
       feature_mean_acts: ["f4", [24]],
       feature_sparsity: ["f4", [24]],

@@ -154,8 +154,6 @@ Deno.test("probe, top-K and spectral signatures find the planted channels and ba
     const analysis = await analyseFeatures(runner, set, 4, {
       batchSize: 16,
       topK: 10,
-      siteTopTrials: 2,
-      maxTrialFiles: 0,
       patchSize: 200,
       patchOverlap: 20,
     });

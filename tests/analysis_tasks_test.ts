@@ -1,7 +1,8 @@
 /**
  * `features` and `probe` as their CLIs run them: a synthetic LMDB written by the data module, a
- * JumpReLU SAE checkpoint on disk, reve-tiny; outputs checked against the site's contract, and a
- * rerun of the probe from the saved pooled activations reproduces the first run.
+ * JumpReLU SAE checkpoint on disk, reve-tiny; outputs checked against the site's contract (the
+ * trial store holds every trial), and a rerun of the probe from the saved pooled activations
+ * (float16, deflated) reproduces the first run.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -11,8 +12,17 @@ import { Rng } from "../compute/data/rng.ts";
 import { runFeaturesTask } from "../compute/analysis/features_task.ts";
 import { type ProbeTaskOptions, runProbeTask } from "../compute/analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../compute/analysis/probe_fit.ts";
-import { readNpz } from "../compute/io/npz.ts";
-import { validateFeatureIndex, validateProbeResult } from "../schema/run_folder.ts";
+import { listZipEntries, readNpz } from "../compute/io/npz.ts";
+import {
+  decodeEegChunk,
+  shapeOf,
+  trialsInChunk,
+  trialStorePaths,
+  validateFeatureIndex,
+  validateProbeResult,
+  validateTrialActsChunk,
+  validateTrialTable,
+} from "../schema/run_folder.ts";
 
 const CLASSES = ["left_hand", "right_hand", "feet", "tongue"];
 
@@ -68,7 +78,7 @@ Deno.test("features and probe tasks from disk: LMDB, JumpReLU checkpoint, reve-t
       out: join(dir, "run", "features"),
       topK: 4,
       siteTopTrials: 2,
-      maxTrialFiles: 3,
+      trialChunkSize: 5,
       neighbours: 3,
       chunkSize: 128,
     });
@@ -78,8 +88,40 @@ Deno.test("features and probe tasks from disk: LMDB, JumpReLU checkpoint, reve-t
     // The synthetic set's test split is subjects 8–9 (2 subjects × 2 sessions × 4 classes).
     assert.equal(index.n_trials, 16);
     assert.equal(index.d_sae, 16);
-    assert.equal(index.trial_files.length, 3);
-    const npz = await readNpz(join(dir, "run", "features", "feature_data.npz"));
+    assert.deepEqual(index.trial_store, { chunk_size: 5, n_chunks: 4 });
+    const features = join(dir, "run", "features");
+    const shape = shapeOf(index);
+    const table = validateTrialTable(
+      JSON.parse(await Deno.readTextFile(join(features, "trials.json"))),
+      shape,
+      16,
+    );
+    assert.ok(table.subjects.every((s) => s === 8 || s === 9));
+    const trials: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const paths = trialStorePaths(index.trial_store, k * 5);
+      const acts = validateTrialActsChunk(
+        JSON.parse(await Deno.readTextFile(join(features, paths.acts))),
+        shape,
+        index.trial_store,
+        16,
+      );
+      trials.push(...acts.trials.map((t) => t.trial));
+      const n = trialsInChunk(index.trial_store, 16, k);
+      const eeg = decodeEegChunk(
+        await Deno.readFile(join(features, paths.eeg)),
+        n,
+        shape.n_channels,
+        index.n_samples,
+      );
+      // Each trial-and-channel row is scaled so its largest sample is ±32767.
+      for (let r = 0; r < n * shape.n_channels; r++) {
+        const row = eeg.values.subarray(r * index.n_samples, (r + 1) * index.n_samples);
+        assert.equal(Math.max(...row.map(Math.abs)), 32767, `chunk ${k} row ${r}`);
+      }
+    }
+    assert.deepEqual(trials, Array.from({ length: 16 }, (_, i) => i));
+    const npz = await readNpz(join(features, "feature_data.npz"));
     assert.deepEqual(npz.get("top_activating_trial_indices")!.shape, [16, 4]);
     const settings = JSON.parse((npz.get("settings_json")!.data as string[])[0]);
     assert.equal(settings.preprocessing.scaling, "uv_div100");
@@ -104,6 +146,15 @@ Deno.test("features and probe tasks from disk: LMDB, JumpReLU checkpoint, reve-t
       "train subjects 1, 2, 3, 4, 5, validate 6, 7 (choosing C), test 8, 9",
     );
     assert.equal(first[0].settings.hook, "blocks.0.hook_resid_post");
+    const pooledFile = join(dir, "run", "probe", "pooled_activations.npz");
+    const pooled = await readNpz(pooledFile);
+    for (const k of ["sae_mean", "sae_max", "reve_mean", "recon_mean"]) {
+      assert.equal(pooled.get(k)!.dtype, "f2", k);
+    }
+    assert.deepEqual(pooled.get("sae_mean")!.shape, [72, 16]);
+    assert.ok(
+      listZipEntries(await Deno.readFile(pooledFile), pooledFile).every((e) => e.method === 8),
+    );
     const again = await runProbeTask({
       ...probe,
       pooled: join(dir, "run", "probe", "pooled_activations.npz"),

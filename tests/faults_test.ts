@@ -597,7 +597,7 @@ Deno.test({
           "10",
           "--site_top_trials",
           "5",
-          "--max_trial_files",
+          "--trial_chunk_size",
           "64",
           "--neighbours",
           "8",
@@ -610,7 +610,8 @@ Deno.test({
           () => exists(join(run, ".features.lock")),
           async () => (await partialOf(features)) !== null,
           async () => await countFiles((await partialOf(features)) ?? "/nonexistent") >= 100,
-          async () => await exists(join((await partialOf(features)) ?? "/nonexistent", "trials")),
+          async () =>
+            await exists(join((await partialOf(features)) ?? "/nonexistent", "trial_acts")),
         ];
         let kills = 0;
         let lastKilled = false;
