@@ -178,6 +178,9 @@ Deno.test("features and probe pipelines on reve-tiny: GPU = CPU reference, files
       detail.top_trials.forEach((top, j) => {
         assert.equal(top.trial, ref.topTrials[f.id * topK + j]);
         assert.equal(top.token, s.topTokens[f.id * topK + j]);
+        // The token is where the feature's maximum in that trial is.
+        const atToken = zOf(top.trial)[top.token * 24 + f.id];
+        assert.ok(Math.abs(atToken - top.value) <= 1e-5 * top.value, `${atToken} vs ${top.value}`);
         assert.equal(top.label, set.labels[top.trial]);
         if (j >= 2) return assert.equal(top.token_acts, null, "past site_top_trials");
         // The feature's activations in that trial, from the read-back z, where it fires.
