@@ -21,7 +21,13 @@ import { serveStatic } from "../site/tools/static_server.ts";
 import { interpolateIdw, projectElectrodes, topomapSvg } from "../site/src/lib/topomap.ts";
 import { roundGeometry } from "../site/src/lib/plots.ts";
 import { type SearchIndex, searchIndex } from "../site/src/lib/search_index.ts";
-import { decodeEeg8, type SiteMeta } from "../site/src/lib/site_data.ts";
+import {
+  decodeEeg8,
+  eeg8Bytes,
+  eeg8Rows,
+  requantiseRow,
+  type SiteMeta,
+} from "../site/src/lib/site_data.ts";
 import { parseFeatureList } from "../site/src/lib/compare_list.ts";
 
 /** Upper bound on a feature or trial page's HTML (the plots are drawn in the browser). */
@@ -212,6 +218,27 @@ Deno.test({
     }
     assert.equal(checked, index.n_trials);
   },
+});
+
+Deno.test("int8 EEG: re-quantised rows keep the peak exactly, zero rows stay zero, bytes round-trip", () => {
+  const row = Int16Array.from([0, 100, -200, 32767, -32767, 5]);
+  const out = new Int8Array(row.length);
+  const scale = requantiseRow(row, 0.5, out);
+  assert.deepEqual([...out], [0, 0, -1, 127, -127, 0]);
+  assert.equal(scale * 127, 0.5 * 32767);
+  const zero = new Int8Array(3).fill(9);
+  assert.equal(requantiseRow(new Int16Array(3), 0.25, zero), 1);
+  assert.deepEqual([...zero], [0, 0, 0]);
+  const chunk = {
+    n: 1,
+    channels: 2,
+    samples: 3,
+    scales: Float32Array.from([0.5, 2]),
+    values: Int8Array.from([1, -2, 3, 127, 0, -127]),
+  };
+  const back = decodeEeg8(eeg8Bytes(chunk), 1, 2, 3, "x.bin");
+  assert.deepEqual(eeg8Rows(back, 0), [[0.5, -1, 1.5], [254, 0, -254]]);
+  assert.throws(() => decodeEeg8(new Uint8Array(5), 1, 2, 3, "x.bin"), /x\.bin: expected 14 bytes/);
 });
 
 Deno.test({

@@ -48,7 +48,11 @@ export class SiteClient {
       p = get(this.paths.trialActs(k)).then((r) => r.json());
       this.#acts.set(k, p);
     }
-    return (await p).trials[i - k * meta.trial_acts.chunk_size];
+    const acts = (await p).trials[i - k * meta.trial_acts.chunk_size];
+    if (acts?.trial !== i) {
+      throw new SiteDataFileError(`${this.paths.trialActs(k)}: has no entry for trial ${i}`);
+    }
+    return acts;
   }
 
   /** Trial `i`'s EEG `[C][T]` in model input units. */
