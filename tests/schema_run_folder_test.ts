@@ -5,19 +5,23 @@ import { join } from "node:path";
 import { writeFixtureRun } from "./fixtures/fixture_run.ts";
 import {
   DATA_SOURCE_KINDS,
+  decodeEegChunk,
+  eegRows,
   featureFilePath,
   parseTrainLog,
   ReportSchemaError,
   SAE_CFG_ARCHITECTURES,
   SCALING_KINDS,
   shapeOf,
+  trialsInChunk,
   validateFeatureChunk,
   validateFeatureDetail,
   validateFeatureIndex,
   validateProbeResult,
   validateRunInfo,
   validateSaeCfg,
-  validateTrialDetail,
+  validateTrialActsChunk,
+  validateTrialTable,
 } from "../schema/run_folder.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "eeg_sae_report_" });
@@ -27,7 +31,12 @@ const readJson = async (path: string) => JSON.parse(await Deno.readTextFile(path
 Deno.test("fixture run: every file passes its validator, in both feature layouts", async () => {
   for (const chunk_size of [undefined, 8]) {
     const dir = join(tmp, `run_${chunk_size ?? "f"}`);
-    const written = await writeFixtureRun(dir, { d_sae: 20, n_trials: 6, chunk_size });
+    const written = await writeFixtureRun(dir, {
+      d_sae: 20,
+      n_trials: 6,
+      chunk_size,
+      trial_chunk_size: 4,
+    });
     const index = validateFeatureIndex(await readJson(join(dir, "features", "index.json")));
     assert.deepEqual(index, written);
     assert.equal(index.n_alive, index.features.filter((f) => f.alive).length);
@@ -36,16 +45,70 @@ Deno.test("fixture run: every file passes its validator, in both feature layouts
     validateRunInfo(await readJson(join(dir, "run.json")));
     validateSaeCfg(await readJson(join(dir, "sae", "cfg.json")));
     assert.equal(parseTrainLog(await Deno.readTextFile(join(dir, "train_log.jsonl"))).length, 50);
+    const table = validateTrialTable(
+      await readJson(join(dir, "features", "trials.json")),
+      shape,
+      index.n_trials,
+    );
+    assert.equal(
+      index.trial_store.n_chunks,
+      Math.ceil(index.n_trials / index.trial_store.chunk_size),
+    );
+    for (let k = 0; k < index.trial_store.n_chunks; k++) {
+      const acts = validateTrialActsChunk(
+        await readJson(join(dir, "features", "trial_acts", `${k}.json`)),
+        shape,
+        index.trial_store,
+        index.n_trials,
+      );
+      const n = trialsInChunk(index.trial_store, index.n_trials, k);
+      const eeg = decodeEegChunk(
+        await Deno.readFile(join(dir, "features", "eeg", `${k}.bin`)),
+        n,
+        shape.n_channels,
+        index.n_samples,
+      );
+      for (const [j, t] of acts.trials.entries()) {
+        // The rank/sum curve falls, and a trial's features sum to what its table row implies.
+        const sums = [...t.top.map((x) => x[1]), ...t.tail.map((x) => x[1])];
+        sums.forEach((s, i) => assert.ok(i === 0 || s <= sums[i - 1], `trial ${t.trial} sums`));
+        assert.ok(t.n_active >= t.top.length);
+        // The strongest feature of each token is one of the trial's active features and its
+        // activation is at least that of any mapped feature there.
+        for (const [m, map] of t.maps.entries()) {
+          const [, , max] = t.top[m];
+          map.forEach((q, tok) => {
+            const c = Math.floor(tok / shape.n_patches);
+            const v = (q / 255) * max;
+            assert.ok(t.token_max[c][tok % shape.n_patches] >= v - max / 255 - 1e-6);
+          });
+        }
+        // EEG: planted 10 Hz mu rhythm, strongest over the class's focus channel.
+        const rows = eegRows(eeg, j);
+        assert.equal(rows.length, shape.n_channels);
+        const power = rows.map((r) => r.reduce((a, v) => a + v * v, 0));
+        const focus = ["C4", "C3", "Cz", "Fz"][table.labels[t.trial]];
+        assert.equal(index.channels[power.indexOf(Math.max(...power))], focus);
+      }
+    }
     for (const f of index.features.filter((f) => f.alive)) {
       const path = join(dir, "features", featureFilePath(index.layout, f.id));
       const raw = await readJson(path);
       const detail = chunk_size === undefined
         ? validateFeatureDetail(raw, shape, path)
-        : validateFeatureChunk(raw, shape, path).features.find((d) => d.id === f.id);
-      assert.equal(detail?.id, f.id);
-    }
-    for (const t of index.trial_files) {
-      validateTrialDetail(await readJson(join(dir, "features", "trials", `${t}.json`)), shape);
+        : validateFeatureChunk(raw, shape, path).features.find((d) => d.id === f.id)!;
+      assert.equal(detail.id, f.id);
+      // Top trials refer to the trial table; sparse token activations hold the argmax token.
+      for (const [r, tt] of detail.top_trials.entries()) {
+        assert.equal(tt.key, table.keys[tt.trial]);
+        assert.equal(tt.label, table.labels[tt.trial]);
+        assert.equal(tt.token_acts === null, r >= 3);
+        if (tt.token_acts) {
+          const best = tt.token_acts.reduce((a, b) => (b[1] > a[1] ? b : a));
+          assert.equal(best[0], tt.token);
+          assert.equal(best[1], tt.value);
+        }
+      }
     }
     for await (const e of Deno.readDir(join(dir, "probe"))) {
       validateProbeResult(await readJson(join(dir, "probe", e.name)));

@@ -6,10 +6,17 @@
 import { basename, join, resolve } from "node:path";
 import { lookupPositions } from "../../compute/data/montage.ts";
 import { writeFileAtomic } from "../../compute/io/atomic.ts";
-import { type FeatureIndex, validateFeatureIndex } from "../../schema/run_folder.ts";
+import {
+  type FeatureIndex,
+  type TrialTable,
+  validateFeatureIndex,
+} from "../../schema/run_folder.ts";
 import { requireOutputManifest, writeOutputFolder } from "../../compute/io/output_folder.ts";
-import { POSITIONS_ENV, RUN_ENV } from "../src/lib/run_data.ts";
+import { RUN_ENV } from "../src/lib/run_data.ts";
 import { escapeHtml } from "../src/lib/escape.ts";
+import { buildSearchIndex } from "../src/lib/search_index.ts";
+import { readTrialTable, writeSiteData } from "./site_data.ts";
+import { writeShellPages } from "./page_shells.ts";
 import { EegSaeError } from "../../compute/util/errors.ts";
 
 export class SiteBuildError extends EegSaeError {}
@@ -34,9 +41,15 @@ export interface RunBuildReport {
   features: number;
   alive: number;
   pages: number;
+  trial_pages: number;
   bytes: number;
   /** Bytes of the feature pages alone (`features/`), the part that grows with d_sae. */
   feature_bytes: number;
+  /** Median bytes of an alive feature's page. */
+  feature_page_median: number;
+  /** Bytes of the trial pages (`trials/`) and of the data files (`data/`). */
+  trial_bytes: number;
+  data_bytes: number;
   seconds: number;
 }
 
@@ -70,7 +83,12 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   if (dup) throw new SiteBuildError(`two runs share the folder name "${dup}"; rename one`);
   // Every input is checked before anything is written.
   const indexes: FeatureIndex[] = [];
-  for (const run of opts.runs) indexes.push(await readRunIndex(resolve(run)));
+  const tables: TrialTable[] = [];
+  for (const run of opts.runs) {
+    const index = await readRunIndex(resolve(run));
+    indexes.push(index);
+    tables.push(await readTrialTable(resolve(run), index));
+  }
   const inputs: Record<string, string> = {};
   opts.runs.forEach((run, i) => inputs[i === 0 ? "run" : `run#${i + 1}`] = run);
   const reports = await writeOutputFolder(
@@ -85,6 +103,7 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
         const report = await buildRun(
           resolve(run),
           indexes[i],
+          tables[i],
           dir,
           base,
           opts.logLevel ?? "quiet",
@@ -116,6 +135,7 @@ async function readRunIndex(run: string): Promise<FeatureIndex> {
 async function buildRun(
   run: string,
   index: FeatureIndex,
+  trials: TrialTable,
   outDir: string,
   base: string,
   logLevel: SiteBuildOptions["logLevel"],
@@ -143,7 +163,6 @@ async function buildRun(
     cwd: SITE_ROOT,
     env: {
       [RUN_ENV]: run,
-      [POSITIONS_ENV]: JSON.stringify(positions),
       ASTRO_TELEMETRY_DISABLED: "1",
     },
     stdout: logLevel === "info" ? "inherit" : "piped",
@@ -164,9 +183,14 @@ async function buildRun(
       await Deno.remove(join(outDir, e.name), { recursive: true });
     }
   }
+  const data = await writeSiteData(run, index, positions, outDir);
+  await writeFileAtomic(
+    join(outDir, "search.json"),
+    JSON.stringify(buildSearchIndex(index, trials)),
+  );
+  const shells = await writeShellPages(outDir, base, index, trials);
   const seconds = (performance.now() - t0) / 1000;
   const { files, bytes } = await folderSize(outDir);
-  const featureBytes = (await folderSize(join(outDir, "features"))).bytes;
   return {
     run,
     dir: outDir,
@@ -174,8 +198,12 @@ async function buildRun(
     features: index.d_sae,
     alive: index.n_alive,
     pages: files.filter((f) => f.endsWith(".html")).length,
+    trial_pages: shells.trialPages,
     bytes,
-    feature_bytes: featureBytes,
+    feature_bytes: shells.featureBytes,
+    feature_page_median: shells.featureMedianBytes,
+    trial_bytes: shells.trialBytes,
+    data_bytes: data.bytes,
     seconds,
   };
 }

@@ -39,7 +39,8 @@ export async function takeScreenshots(
     ];
     for (const s of shots) {
       const page = await browser.newPage({ viewport: { width: s.width, height: 900 } });
-      await page.goto(server.url + s.path, { waitUntil: "load" });
+      // Feature and trial pages draw their plots after fetching data files: wait for those.
+      await page.goto(server.url + s.path, { waitUntil: "networkidle" });
       const file = join(outDir, s.name);
       await page.screenshot({ path: file, fullPage: true });
       written.push(file);

@@ -13,11 +13,15 @@ export interface SiteCommandOptions {
 export function describeBuild(report: SiteBuildReport): string {
   return report.runs.map((r) => {
     const perK = 1000 / Math.max(1, r.alive);
-    return `${r.run} → ${r.dir} (base ${r.base}): ${r.pages} pages, ${r.alive} alive of ${r.features} features, ` +
-      `${r.seconds.toFixed(1)} s, ${(r.bytes / 1e6).toFixed(1)} MB (feature pages ` +
-      `${(r.feature_bytes / 1e6).toFixed(1)} MB, ${
-        (r.feature_bytes * perK / 1e6).toFixed(1)
-      } MB per 1,000 alive ` +
+    return `${r.run} → ${r.dir} (base ${r.base}): ${r.pages} pages (${r.trial_pages} trials), ` +
+      `${r.alive} alive of ${r.features} features, ` +
+      `${r.seconds.toFixed(1)} s, ${(r.bytes / 1e6).toFixed(1)} MB (data files ` +
+      `${(r.data_bytes / 1e6).toFixed(1)} MB, trial pages ${
+        (r.trial_bytes / 1e6).toFixed(1)
+      } MB, ` +
+      `feature pages ${(r.feature_bytes / 1e6).toFixed(1)} MB, median ${
+        (r.feature_page_median / 1e3).toFixed(1)
+      } KB, ${(r.feature_bytes * perK / 1e6).toFixed(1)} MB per 1,000 alive ` +
       `features; build time per 1,000 alive features ${
         (r.seconds * perK).toFixed(1)
       } s including Astro's fixed start-up)`;
@@ -32,12 +36,11 @@ export async function siteCommand(opts: SiteCommandOptions): Promise<SiteBuildRe
     const indexPath = join(first.run, "features", "index.json");
     const index = validateFeatureIndex(JSON.parse(await Deno.readTextFile(indexPath)), indexPath);
     const alive = index.features.find((f) => f.alive);
-    const trials = index.trial_files;
     const files = await takeScreenshots(
       first.dir,
       join(first.dir, "screenshots"),
       alive?.id ?? 0,
-      trials[0] ?? null,
+      index.n_trials > 0 ? 0 : null,
     );
     console.log(`screenshots: ${files.join(", ")}`);
   }

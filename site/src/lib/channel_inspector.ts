@@ -1,25 +1,18 @@
 /// <reference lib="dom" />
-/** The trial page's channel inspector island: choose a channel, see its top SAE features. */
+/** The trial page's channel inspector: choose a channel, see its top SAE features. */
+import type { FeatureAct } from "../../../schema/run_folder.ts";
 
-interface InspectorData {
-  channels: string[];
-  /** Per channel: `[feature id, summed activation]`, highest first. */
-  top: [number, number][][];
-  base: string;
-}
-
-export function attachChannelInspector(root: Document): void {
+/** `top[c]`: channel `c`'s `[feature id, summed activation]`, highest first. */
+export function attachChannelInspector(root: Document, top: FeatureAct[][], base: string): void {
   const select = root.getElementById("channel-select") as HTMLSelectElement | null;
   const body = root.getElementById("channel-features");
-  const raw = root.getElementById("channel-data")?.textContent;
-  if (!select || !body || !raw) return;
-  const data = JSON.parse(raw) as InspectorData;
+  if (!select || !body) return;
   const show = () => {
-    const rows = data.top[Number(select.value)] ?? [];
+    const rows = top[Number(select.value)] ?? [];
     body.replaceChildren(...rows.map(([id, sum]) => {
       const tr = root.createElement("tr");
       const a = root.createElement("a");
-      a.href = `${data.base}features/${id}/`;
+      a.href = `${base}features/${id}/`;
       a.textContent = String(id);
       const td1 = root.createElement("td");
       td1.append(a);

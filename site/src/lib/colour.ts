@@ -1,10 +1,11 @@
+/// <reference lib="dom" />
 /**
  * Colour scales that work for colour-blind readers: viridis/cividis for continuous values and the
  * Okabe–Ito palette for classes, plus a continuous legend drawn as SVG (Plot's own ramp legend
- * needs a canvas, which the build-time DOM does not have).
+ * needs a canvas, which the build-time DOM does not have). The caller passes the `Document` Plot
+ * draws into: the build-time one or the browser's.
  */
 import * as Plot from "@observablehq/plot";
-import { buildDocument, toMarkup } from "./svg_document.ts";
 import { EegSaeError } from "../../../compute/util/errors.ts";
 
 export class ColourScaleError extends EegSaeError {}
@@ -59,6 +60,7 @@ function parseColour(c: string): [number, number, number] {
 
 /** A horizontal colour legend with an axis and a label (units included by the caller). */
 export function colourLegend(
+  doc: Document,
   label: string,
   domain: [number, number],
   scheme: ContinuousScheme = "viridis",
@@ -70,9 +72,9 @@ export function colourLegend(
     x1: lo + ((hi - lo) * i) / n,
     x2: lo + ((hi - lo) * (i + 1)) / n,
   }));
-  return toMarkup(
+  return (
     Plot.plot({
-      document: buildDocument,
+      document: doc,
       width,
       height: 52,
       marginTop: 6,
@@ -85,6 +87,6 @@ export function colourLegend(
       marks: [
         Plot.rectX(steps, { x1: "x1", x2: "x2", y1: 0, y2: 1, fill: (d) => (d.x1 + d.x2) / 2 }),
       ],
-    }) as Element,
-  );
+    }) as Element
+  ).outerHTML;
 }

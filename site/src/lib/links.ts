@@ -2,6 +2,7 @@
 export interface SiteLinks {
   home: string;
   classes: string;
+  compare: string;
   searchIndex: string;
   feature: (id: number) => string;
   trial: (index: number) => string;
@@ -12,6 +13,7 @@ export function siteLinks(baseUrl: string): SiteLinks {
   return {
     home: base,
     classes: `${base}classes/`,
+    compare: `${base}compare/`,
     searchIndex: `${base}search.json`,
     feature: (id) => `${base}features/${id}/`,
     trial: (index) => `${base}trials/${index}/`,

@@ -1,7 +1,10 @@
+/// <reference lib="dom" />
 /**
- * Every static chart of the site, rendered at build time with Observable Plot into SVG markup.
- * Axis labels carry units; continuous colour is viridis/cividis and classes use Okabe–Ito.
- * Plot writes text through the DOM, so text from data files arrives escaped.
+ * Every chart of the site, drawn with Observable Plot into SVG markup: at build time with the
+ * build-time DOM (svg_document.ts) and in the browser with the page's own `document`, so the
+ * caller passes the `Document` in. Axis labels carry units; continuous colour is viridis/cividis
+ * and classes use Okabe–Ito. Plot writes text through the DOM, so text from data files arrives
+ * escaped.
  */
 import * as Plot from "@observablehq/plot";
 import type {
@@ -11,21 +14,19 @@ import type {
   ProbeAnchor,
   TopKCurve,
   TrainLogRow,
-  TrialFeatureTotal,
 } from "../../../schema/run_folder.ts";
 import { CLASS_COLOURS, classColour } from "./colour.ts";
-import { buildDocument, toMarkup } from "./svg_document.ts";
 
 type PlotOptions = Plot.PlotOptions;
 
-function render(options: PlotOptions): string {
-  return roundGeometry(toMarkup(
-    Plot.plot({
-      document: buildDocument,
+function render(doc: Document, options: PlotOptions): string {
+  return roundGeometry(
+    (Plot.plot({
+      document: doc,
       style: { fontSize: "11px", background: "transparent" },
       ...options,
-    }) as Element,
-  ));
+    }) as Element).outerHTML,
+  );
 }
 
 const GEOMETRY_ATTR = /(\s(?:d|transform|x|y|x1|x2|y1|y2|cx|cy|width|height)=")([^"]*)"/g;
@@ -48,7 +49,7 @@ export interface NamedSvg {
 }
 
 /** Small multiples of the training log: losses, L0, explained variance, dead fraction. */
-export function trainingCurves(log: TrainLogRow[]): NamedSvg[] {
+export function trainingCurves(doc: Document, log: TrainLogRow[]): NamedSvg[] {
   const series: {
     title: string;
     keys: (keyof TrainLogRow)[];
@@ -87,7 +88,7 @@ export function trainingCurves(log: TrainLogRow[]): NamedSvg[] {
     );
     return {
       title: s.title,
-      svg: render({
+      svg: render(doc, {
         width: 340,
         height: 220,
         marginLeft: 56,
@@ -108,13 +109,14 @@ export function trainingCurves(log: TrainLogRow[]): NamedSvg[] {
 
 /** Log sparsity vs log mean activation of alive features; each dot links to its page. */
 export function featureScatter(
+  doc: Document,
   features: FeatureSummary[],
   nClasses: number,
   featureHref: (id: number) => string,
   classNames: string[],
 ): string {
   const alive = features.filter((f) => f.alive && f.sparsity > 0 && f.mean_act > 0);
-  return render({
+  return render(doc, {
     width: 900,
     height: 460,
     marginLeft: 60,
@@ -194,9 +196,13 @@ export function powerOfTen(v: number): string {
 }
 
 /** Histogram of class entropy over top trials (bits): low entropy = class-selective. */
-export function selectivityHistogram(features: FeatureSummary[], nClasses: number): string {
+export function selectivityHistogram(
+  doc: Document,
+  features: FeatureSummary[],
+  nClasses: number,
+): string {
   const values = features.filter((f) => f.alive && f.class_entropy_top !== null);
-  return render({
+  return render(doc, {
     width: 380,
     height: 240,
     x: {
@@ -218,34 +224,53 @@ export function selectivityHistogram(features: FeatureSummary[], nClasses: numbe
 }
 
 /** How many alive features have each class as their top class. */
-export function topClassCounts(features: FeatureSummary[], classNames: string[]): string {
+export function topClassCounts(
+  doc: Document,
+  features: FeatureSummary[],
+  classNames: string[],
+): string {
   const counts = classNames.map((_, k) =>
     features.filter((f) => f.alive && f.top_class === k).length
   );
-  return classBars(counts, classNames, "top class", "alive features", 240);
+  return classBars(doc, counts, classNames, "top class", "alive features", 240);
 }
 
-/** One bar per class in its class colour, with the class names along x. */
+/** One bar per class in its class colour, with the class names along x; `marked` (a class
+ * index) gets an outline and a "this trial" label above its bar. */
 function classBars(
+  doc: Document,
   values: number[],
   classNames: string[],
   xLabel: string,
   yLabel: string,
   height: number,
+  marked: number | null = null,
 ): string {
   const rows = values.map((v, k) => ({ cls: classNames[k], v, colour: classColour(k) }));
-  return render({
+  const mark = marked === null ? [] : [rows[marked]];
+  return render(doc, {
     width: 380,
     height,
     marginBottom: 40,
+    marginTop: marked === null ? 20 : 26,
     x: { label: xLabel, domain: classNames, tickRotate: classNames.length > 6 ? -30 : 0 },
     y: { label: yLabel, grid: true },
-    marks: [Plot.barY(rows, { x: "cls", y: "v", fill: "colour" }), Plot.ruleY([0])],
+    marks: [
+      Plot.barY(rows, { x: "cls", y: "v", fill: "colour" }),
+      Plot.barY(mark, { x: "cls", y: "v", fill: "none", stroke: "currentColor", strokeWidth: 2 }),
+      Plot.text(mark, { x: "cls", y: "v", text: () => "this trial", dy: -8 }),
+      Plot.ruleY([0]),
+    ],
   });
 }
 
 /** Probe accuracy against features kept per class, with chance and the published anchor. */
-export function topKCurve(curves: TopKCurve[], nClasses: number, anchor: ProbeAnchor): string {
+export function topKCurve(
+  doc: Document,
+  curves: TopKCurve[],
+  nClasses: number,
+  anchor: ProbeAnchor,
+): string {
   const rows = curves.flatMap((c) =>
     c.points.map((p) => ({
       k: p.k === null ? "all" : String(p.k),
@@ -254,7 +279,7 @@ export function topKCurve(curves: TopKCurve[], nClasses: number, anchor: ProbeAn
     }))
   );
   const ks = [...new Set(rows.map((r) => r.k))];
-  return render({
+  return render(doc, {
     width: 520,
     height: 280,
     marginRight: 120,
@@ -288,9 +313,9 @@ export function topKCurve(curves: TopKCurve[], nClasses: number, anchor: ProbeAn
 }
 
 /** The activation histogram of one feature (non-zero activations; zeros reported aside). */
-export function activationHistogram(h: Histogram): string {
+export function activationHistogram(doc: Document, h: Histogram): string {
   const bins = h.counts.map((count, i) => ({ x1: h.edges[i], x2: h.edges[i + 1], count }));
-  return render({
+  return render(doc, {
     width: 380,
     height: 230,
     x: { label: h.log10 ? "log10 activation (non-zero tokens)" : "activation (non-zero tokens)" },
@@ -303,8 +328,13 @@ export function activationHistogram(h: Histogram): string {
 }
 
 /** Mean activation per class, in class colours. */
-export function perClassBars(perClass: number[], classNames: string[]): string {
-  return classBars(perClass, classNames, "class", "mean activation per token", 230);
+export function perClassBars(
+  doc: Document,
+  perClass: number[],
+  classNames: string[],
+  marked: number | null = null,
+): string {
+  return classBars(doc, perClass, classNames, "class", "mean activation per token", 230, marked);
 }
 
 /** Start and end (s) of each time patch. */
@@ -320,6 +350,7 @@ const patchLabel = (t: { start: number; end: number }) =>
 
 /** Channel × time-patch heatmap of a `[C][p]` matrix (viridis). */
 export function channelPatchHeatmap(
+  doc: Document,
   matrix: number[][],
   channels: string[],
   times: { start: number; end: number }[],
@@ -328,7 +359,7 @@ export function channelPatchHeatmap(
   const cells = matrix.flatMap((row, c) =>
     row.map((v, i) => ({ ch: channels[c], t: patchLabel(times[i]), v }))
   );
-  return render({
+  return render(doc, {
     width: Math.max(320, 90 + times.length * 44),
     height: 40 + channels.length * 17,
     marginLeft: 50,
@@ -354,11 +385,15 @@ export function channelPatchHeatmap(
 }
 
 /** Band power ratio at the feature's top activations vs the dataset average (1 = average). */
-export function spectralBars(ratios: Record<string, number>, bands: BandDef[]): string {
+export function spectralBars(
+  doc: Document,
+  ratios: Record<string, number>,
+  bands: BandDef[],
+): string {
   const rows = bands
     .filter((b) => ratios[b.name] !== undefined)
     .map((b) => ({ band: `${b.name} ${b.range[0]}–${b.range[1]} Hz`, ratio: ratios[b.name] }));
-  return render({
+  return render(doc, {
     width: 380,
     height: 40 + rows.length * 30,
     marginLeft: 120,
@@ -405,7 +440,7 @@ export interface TraceOptions {
 }
 
 /** Stacked raw EEG traces with the tokens where the feature fires shaded. */
-export function eegTraces(eeg: number[][], opts: TraceOptions): string {
+export function eegTraces(doc: Document, eeg: number[][], opts: TraceOptions): string {
   const rows = opts.only ?? eeg.map((_, c) => c);
   const abs = rows.flatMap((c) => eeg[c]).map(Math.abs).sort((a, b) => a - b);
   const spacing = 2.4 * (abs[Math.floor(abs.length * 0.95)] || 1);
@@ -434,7 +469,7 @@ export function eegTraces(eeg: number[][], opts: TraceOptions): string {
         : []
     )
   );
-  return render({
+  return render(doc, {
     width: opts.width ?? 760,
     height: 50 + rows.length * (opts.rowHeight ?? 22),
     marginLeft: 46,
@@ -471,38 +506,48 @@ export function strongestChannels(acts: number[][], n: number): number[] {
     .sort((a, b) => a - b);
 }
 
-/** The trial's features by summed activation (rank vs sum), top `label` annotated with links. */
+/** A point of a trial's rank/sum curve; `id` is set for the features named in the trial file. */
+export interface RankedFeature {
+  rank: number;
+  sum: number;
+  id: number | null;
+}
+
+/** The trial's features by summed activation (rank vs sum, log–log); the top `labelled` are
+ * drawn large, numbered by rank and linked (their names go in a list beside the plot, so labels
+ * never overlap). */
 export function trialFeatureDistribution(
-  totals: TrialFeatureTotal[],
+  doc: Document,
+  points: RankedFeature[],
   featureHref: (id: number) => string,
-  label = 10,
+  labelled = 10,
 ): string {
-  const rows = totals.filter((t) => t.sum > 0).map((t, rank) => ({ ...t, rank: rank + 1 }));
-  const top = rows.slice(0, label);
-  return render({
-    width: 520,
+  const rows = points.filter((p) => p.sum > 0);
+  const top = rows.filter((p) => p.id !== null && p.rank <= labelled);
+  return render(doc, {
+    width: 480,
     height: 280,
-    x: { type: "log", label: "feature rank in this trial (log scale)" },
-    y: { type: "log", label: "summed activation over tokens (log scale)", grid: true },
+    x: {
+      type: "log",
+      label: "feature rank in this trial (log scale)",
+      ...logTicks(rows.map((r) => r.rank)),
+    },
+    y: {
+      type: "log",
+      label: "summed activation over tokens (log scale)",
+      grid: true,
+      ...logTicks(rows.map((r) => r.sum)),
+    },
     marks: [
-      Plot.dot(rows, { x: "rank", y: "sum", r: 2.5, fill: "#0072B2" }),
+      Plot.line(rows, { x: "rank", y: "sum", stroke: "#0072B2", strokeOpacity: 0.5 }),
+      Plot.dot(rows, { x: "rank", y: "sum", r: 2, fill: "#0072B2" }),
       Plot.dot(top, {
         x: "rank",
         y: "sum",
-        r: 4,
+        r: 4.5,
         fill: "#D55E00",
-        href: (d: { id: number }) => featureHref(d.id),
-        title: (d: TrialFeatureTotal) =>
-          `feature ${d.id}: sum ${d.sum.toPrecision(3)}, ${d.n_tokens} tokens`,
-      }),
-      Plot.text(top, {
-        x: "rank",
-        y: "sum",
-        text: (d: { id: number }) => `#${d.id}`,
-        dx: 6,
-        dy: -6,
-        textAnchor: "start",
-        href: (d: { id: number }) => featureHref(d.id),
+        href: (d: RankedFeature) => featureHref(d.id!),
+        title: (d: RankedFeature) => `rank ${d.rank}: feature ${d.id}, sum ${d.sum.toPrecision(3)}`,
       }),
     ],
   });

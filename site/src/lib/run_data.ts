@@ -1,31 +1,22 @@
 /**
  * Reads and validates the run folder the site is built from (`EEG_SAE_SITE_RUN`, set by
- * `deno task site`). The index is read once; feature and trial files are read per page, so
- * memory stays flat however many features the run has.
+ * `deno task site`), once per build: what the server-rendered pages (overview, classes, the page
+ * shells) show. Feature and trial files reach the pages as data files (site/tools/site_data.ts).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import {
-  type FeatureChunk,
-  type FeatureDetail,
-  featureFilePath,
   type FeatureIndex,
   parseTrainLog,
   type ProbeResult,
-  type ReportShape,
   type RunInfo,
   type SaeCfg,
-  shapeOf,
   type TrainLogRow,
-  type TrialDetail,
-  validateFeatureChunk,
-  validateFeatureDetail,
   validateFeatureIndex,
   validateProbeResult,
   validateRunInfo,
   validateSaeCfg,
-  validateTrialDetail,
 } from "../../../schema/run_folder.ts";
 import { EegSaeError } from "../../../compute/util/errors.ts";
 
@@ -33,10 +24,6 @@ export class SiteDataError extends EegSaeError {}
 
 /** Environment variable naming the run folder to build from. */
 export const RUN_ENV = "EEG_SAE_SITE_RUN";
-/** Environment variable holding the run's electrode positions as JSON `[[x, y, z], ...]`
- * (metres, in `features/index.json` channel order), looked up in the position bank by the build
- * driver: the bank's path cannot be resolved from inside the bundled pages. */
-export const POSITIONS_ENV = "EEG_SAE_SITE_POSITIONS";
 
 export interface SiteRun {
   dir: string;
@@ -46,9 +33,6 @@ export interface SiteRun {
   cfg: SaeCfg | null;
   log: TrainLogRow[];
   index: FeatureIndex;
-  shape: ReportShape;
-  /** Electrode xyz (metres) per channel of the index. */
-  positions: number[][];
   probes: ProbeResult[];
 }
 
@@ -97,63 +81,7 @@ export function siteRun(): SiteRun {
       ? parseTrainLog(readFileSync(at("train_log.jsonl"), "utf8"), at("train_log.jsonl"))
       : [],
     index,
-    shape: shapeOf(index),
-    positions: electrodePositions(index.channels.length),
     probes,
   };
   return cached;
-}
-
-function electrodePositions(nChannels: number): number[][] {
-  const raw = process.env[POSITIONS_ENV];
-  if (!raw) {
-    throw new SiteDataError(`${POSITIONS_ENV} is not set: build the site with deno task site`);
-  }
-  const xyz: unknown = JSON.parse(raw);
-  if (
-    !Array.isArray(xyz) || xyz.length !== nChannels ||
-    xyz.some((p) => !Array.isArray(p) || p.length !== 3 || p.some((v) => typeof v !== "number"))
-  ) {
-    throw new SiteDataError(`${POSITIONS_ENV} must hold ${nChannels} [x, y, z] positions`);
-  }
-  return xyz as number[][];
-}
-
-let lastChunk: { path: string; chunk: FeatureChunk } | undefined;
-
-/** The detail of alive feature `id` (pages are built in id order, so one cached chunk suffices). */
-export function featureDetail(id: number): FeatureDetail {
-  const { dir, index, shape } = siteRun();
-  const path = join(dir, "features", featureFilePath(index.layout, id));
-  if (!existsSync(path)) throw new SiteDataError(`${path} is missing (feature ${id} is alive)`);
-  if (index.layout.kind === "per_feature") {
-    return validateFeatureDetail(readJson(path), shape, path);
-  }
-  if (lastChunk?.path !== path) {
-    lastChunk = { path, chunk: validateFeatureChunk(readJson(path), shape, path) };
-  }
-  const found = lastChunk.chunk.features.find((f) => f.id === id);
-  if (!found) throw new SiteDataError(`${path}: has no entry for alive feature ${id}`);
-  return found;
-}
-
-/** Trial files recently read: the top trials of neighbouring features overlap a lot. */
-const TRIAL_CACHE_SIZE = 32;
-const trialCache = new Map<number, TrialDetail | null>();
-
-/** The trial explorer file of trial `i`, or null when the run did not write one. */
-export function trialDetail(i: number): TrialDetail | null {
-  const hit = trialCache.get(i);
-  if (hit !== undefined) return hit;
-  const { dir, shape } = siteRun();
-  const path = join(dir, "features", "trials", `${i}.json`);
-  const detail = existsSync(path) ? validateTrialDetail(readJson(path), shape, path) : null;
-  if (trialCache.size >= TRIAL_CACHE_SIZE) trialCache.delete(trialCache.keys().next().value!);
-  trialCache.set(i, detail);
-  return detail;
-}
-
-/** Raw EEG of a trial from its trial file (for top trials stored without inline EEG). */
-export function trialEeg(i: number): number[][] | null {
-  return trialDetail(i)?.eeg ?? null;
 }

@@ -2,9 +2,10 @@
  * Scalp topomaps: electrode xyz from the position bank projected to 2D (azimuthal equidistant
  * about the vertex, nose up), values interpolated by inverse-distance weighting onto a grid inside
  * the head circle, and drawn as an SVG with the field as an embedded PNG (small and smooth),
- * the head outline, and labelled electrodes.
+ * the head outline, and labelled electrodes. Runs at build time and in the browser (fflate, not
+ * node:zlib, compresses the PNG).
  */
-import { deflateSync } from "node:zlib";
+import { zlibSync } from "fflate";
 import { type ContinuousScheme, rgbScale } from "./colour.ts";
 import { escapeHtml } from "./escape.ts";
 
@@ -140,7 +141,7 @@ function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A minimal RGBA PNG encoder (filter 0 on every row, zlib via node:zlib). */
+/** A minimal RGBA PNG encoder (filter 0 on every row, zlib via fflate). */
 export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
   const raw = new Uint8Array(height * (1 + width * 4));
   for (let y = 0; y < height; y++) {
@@ -163,7 +164,7 @@ export function encodePng(rgba: Uint8Array, width: number, height: number): Uint
   const parts = [
     new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
     chunk("IHDR", ihdr),
-    chunk("IDAT", new Uint8Array(deflateSync(raw))),
+    chunk("IDAT", zlibSync(raw)),
     chunk("IEND", new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
