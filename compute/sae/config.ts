@@ -105,13 +105,13 @@ export const SAE_CONFIG_DEFAULTS: Readonly<
 };
 
 /**
- * The initial decoder-row norm each architecture trains best from: small for relu, where about
- * half of d_sae features fire at init; 1 for topk and batchtopk, whose k active features already
- * give a first reconstruction of the right size, and for jumprelu, whose absolute threshold would
- * gate off every shrunken pre-activation (docs/ARCHITECTURE.md, "SAE").
+ * The initial decoder-row norm each architecture trains best from: 0.1 (SAELens's default) for
+ * relu, topk and batchtopk, so the first reconstruction stays near b_dec whatever d_sae / d_in; 1
+ * for jumprelu, whose absolute threshold would gate off every shrunken pre-activation
+ * (docs/ARCHITECTURE.md, "SAE").
  */
 export function defaultDecoderInitNorm(architecture: SaeArchitecture): number {
-  return architecture === "relu" ? 0.1 : 1;
+  return architecture === "jumprelu" ? 1 : 0.1;
 }
 
 export function defaultSaeConfig(
