@@ -56,7 +56,7 @@ function stage(unit: string, perSecond: number, seconds = 1): StageMeasurement {
 }
 
 Deno.test("projection of demo --size reve-base: 5,184 trials, 500,000 tokens, d_sae 8192", () => {
-  const p = projectDemo({
+  const measured = {
     data: stage("trials", 100),
     model: stage("models", 1 / 8, 8),
     extract: stage("trials", 0.5),
@@ -64,7 +64,8 @@ Deno.test("projection of demo --size reve-base: 5,184 trials, 500,000 tokens, d_
     features: stage("trials", 0.8),
     probe: stage("trials", 0.4),
     site: stage("pages", 20),
-  }, { pages: 40, alive: 30 });
+  };
+  const p = projectDemo(measured, 16, { feature: 8192, trial: 16, other: 3 });
   // Counted by hand: 9 subjects × 2 sessions × 4 classes × 72 trials; features passes twice.
   const expected: Record<string, number> = {
     data: 5184 / 100,
@@ -73,12 +74,16 @@ Deno.test("projection of demo --size reve-base: 5,184 trials, 500,000 tokens, d_
     train: 500_000 / 250,
     features: (2 * 5184) / 0.8,
     probe: 5184 / 0.4,
-    site: (8192 + 40 - 30) / 20,
+    // Trial pages grow with the trials (16 on a 16-trial slice), feature pages do not.
+    site: (8192 + 5184 + 3) / 20,
   };
   assert.deepEqual(p.stages.map((s) => s.name), Object.keys(expected));
   for (const s of p.stages) assert.ok(Math.abs(s.seconds - expected[s.name]) < 1e-9, s.name);
   const total = Object.values(expected).reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(p.total_seconds - total) < 1e-9);
+  const noSite = projectDemo(measured, 16, null);
+  assert.deepEqual(noSite.stages.map((s) => s.name), Object.keys(expected).slice(0, -1));
+  assert.ok(Math.abs(noSite.total_seconds - (total - expected.site)) < 1e-9);
 });
 
 Deno.test("/proc status lines are read in bytes", () => {
@@ -107,7 +112,8 @@ Deno.test({
       const big = new Uint8Array(200 * MiB).fill(1);
       // python3 is installed for the bench's numpy comparison.
       const child = await new Deno.Command("python3", {
-        args: ["-c", "import time; b = bytearray(300 * 2**20); time.sleep(0.8)"],
+        // Written, not only reserved, so the pages are resident.
+        args: ["-c", "import time; b = b'\\x01' * (300 * 2**20); time.sleep(0.8)"],
       }).output();
       assert.ok(child.success);
       return big[big.length - 1];
@@ -123,13 +129,13 @@ Deno.test({
 Deno.test("pipeline section: a slice that is not whole subjects × sessions × classes is refused", async () => {
   const ctx = { log: () => {}, results: {} } as unknown as BenchContext;
   await assert.rejects(
-    () => pipelineSection({ trials: 20, saeSteps: 1 }).run(ctx),
+    () => pipelineSection({ trials: 20, saeSteps: 1, site: false }).run(ctx),
     (e) =>
       e instanceof PipelineBenchError &&
       /--pipeline_trials 20: expected a multiple of 16/.test(e.message),
   );
   await assert.rejects(
-    () => pipelineSection({ trials: 16, saeSteps: 0 }).run(ctx),
+    () => pipelineSection({ trials: 16, saeSteps: 0, site: false }).run(ctx),
     PipelineBenchError,
   );
 });

@@ -14,7 +14,7 @@ const SECTION_NAMES = [...BENCH_SECTIONS.map((s) => s.name), PIPELINE_SECTION_NA
 
 await runCli({
   usage: "deno task bench [--quick] [--json] [--no_ort] [--autotune] [--full_shapes] " +
-    "[--only SECTION,...] [--pipeline_trials N] [--pipeline_steps N]",
+    "[--only SECTION,...] [--pipeline_trials N] [--pipeline_steps N] [--no_pipeline_site]",
   flags: flagList(
     {
       name: "quick",
@@ -59,12 +59,19 @@ await runCli({
       help: "pipeline section: SAE training steps in the slice",
       default: DEFAULT_PIPELINE_SLICE.saeSteps,
     },
+    {
+      name: "pipeline_site",
+      type: "boolean",
+      help: "pipeline section: build the site (a page per feature: 8192 pages, its longest stage)",
+      default: DEFAULT_PIPELINE_SLICE.site,
+    },
   ),
   async main({ values }) {
     const json = bool(values, "json");
     const pipeline = pipelineSection({
       trials: num(values, "pipeline_trials"),
       saeSteps: num(values, "pipeline_steps"),
+      site: bool(values, "pipeline_site"),
     });
     const results = await runBench({
       sections: [...BENCH_SECTIONS, pipeline],

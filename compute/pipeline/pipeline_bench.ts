@@ -44,9 +44,22 @@ export interface PipelineSlice {
   trials: number;
   /** SAE steps at the preset's batch. */
   saeSteps: number;
+  /** Build the site (a page per feature, d_sae pages whatever the slice: the longest stage). */
+  site: boolean;
 }
 
-export const DEFAULT_PIPELINE_SLICE: PipelineSlice = { trials: SLICE_TRIAL_STEP, saeSteps: 2 };
+export const DEFAULT_PIPELINE_SLICE: PipelineSlice = {
+  trials: SLICE_TRIAL_STEP,
+  saeSteps: 2,
+  site: true,
+};
+
+/** The site's pages by what they grow with: one per feature, one per trial, the rest. */
+export interface SitePages {
+  feature: number;
+  trial: number;
+  other: number;
+}
 
 /** What one stage did on the slice. */
 export interface StageMeasurement {
@@ -133,7 +146,7 @@ async function measureStages(
   tmp: string,
   slice: PipelineSlice,
   log: (line: string) => void,
-): Promise<{ stages: Record<string, StageMeasurement>; sitePages: number; siteAlive: number }> {
+): Promise<{ stages: Record<string, StageMeasurement>; sitePages: SitePages | null }> {
   const plan = demoPlan(SIZE);
   const seed = SYNTHETIC_DEFAULTS.seed;
   const dSae = plan.model.embedDim * plan.sae.expansionFactor;
@@ -276,22 +289,26 @@ async function measureStages(
   );
   note("probe");
 
-  const site = await timed(() =>
-    siteCommand({ runs: [run], out: join(tmp, "site"), screenshots: false })
-  );
+  if (!slice.site) return { stages, sitePages: null };
+  const siteDir = join(tmp, "site");
+  const site = await timed(() => siteCommand({ runs: [run], out: siteDir, screenshots: false }));
   const built = site.result.runs[0];
   stages.site = measurement(site, "pages", built.pages, built.bytes, "page", built.pages);
   note("site");
-  return { stages, sitePages: built.pages, siteAlive: built.alive };
+  const pages = (await folderSize(siteDir)).files.filter((f) => f.endsWith(".html"));
+  const under = (folder: string) => pages.filter((f) => f.startsWith(folder + "/")).length;
+  const feature = under("features");
+  const trial = under("trials");
+  return { stages, sitePages: { feature, trial, other: pages.length - feature - trial } };
 }
 
 /** The full run's work per stage, at the rates measured on the slice. */
 export function projectDemo(
   stages: Record<string, StageMeasurement>,
-  site: { pages: number; alive: number },
+  sliceTrials: number,
+  sitePages: SitePages | null,
 ): PipelineProjection {
   const plan = demoPlan(SIZE);
-  const dSae = plan.model.embedDim * plan.sae.expansionFactor;
   const rate = (name: string) => stages[name].per_second;
   const trialStage = (name: keyof typeof DEMO_TRIAL_PASSES): StageProjectionInput => ({
     name,
@@ -323,15 +340,18 @@ export function projectDemo(
     },
     trialStage("features"),
     trialStage("probe"),
-    {
-      // Every feature alive (its most pages) plus the pages that are not feature pages.
-      name: "site",
-      unit: "pages",
-      units: dSae + site.pages - site.alive,
-      passes: 1,
-      perSecond: rate("site"),
-      fixedSeconds: 0,
-    },
+    // Feature pages are d_sae on the slice already; trial pages grow with the trials.
+    ...(sitePages
+      ? [{
+        name: "site",
+        unit: "pages",
+        units: sitePages.feature + sitePages.other +
+          Math.round(sitePages.trial * plan.trials / sliceTrials),
+        passes: 1,
+        perSecond: rate("site"),
+        fixedSeconds: 0,
+      }]
+      : []),
   ]);
 }
 
@@ -398,8 +418,8 @@ export function pipelineSection(slice: PipelineSlice = DEFAULT_PIPELINE_SLICE): 
       } finally {
         await Deno.remove(tmp, { recursive: true });
       }
-      const { stages, sitePages, siteAlive } = measured;
-      const projected = projectDemo(stages, { pages: sitePages, alive: siteAlive });
+      const { stages, sitePages } = measured;
+      const projected = projectDemo(stages, slice.trials, sitePages);
       ctx.log(stageTable(stages));
       ctx.log(`peak RSS: ${stages.extract.memory.method}`);
       ctx.log(
@@ -407,9 +427,18 @@ export function pipelineSection(slice: PipelineSlice = DEFAULT_PIPELINE_SLICE): 
           `${plan.sae.totalTrainingTokens} training tokens) on this adapter from the rates above:`,
       );
       ctx.log(projectionTable(projected));
+      ctx.log(
+        "Each stage is taken as linear in its work. The slice's fixed costs (loading the model, " +
+          "compiling pipelines, the per-feature files at d_sae 8192) are scaled up with the " +
+          "trials, so extract, features and probe read high, the more so the smaller the slice " +
+          "(--pipeline_trials); features counts its second pass over every trial (its top " +
+          "trials' union, at most all); the probe's fits at full size are not in the slice." +
+          (sitePages ? "" : " The site was not built (--no_pipeline_site): not in the total."),
+      );
       ctx.results.pipeline = {
         size: SIZE,
-        slice: { trials: slice.trials, sae_steps: slice.saeSteps },
+        slice: { trials: slice.trials, sae_steps: slice.saeSteps, site: slice.site },
+        site_pages: sitePages,
         stages,
         projected: {
           label: `PROJECTED from the slice's rates, not measured: deno task demo --size ${SIZE}`,
