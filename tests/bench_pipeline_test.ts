@@ -42,48 +42,71 @@ Deno.test("projection: durations read as hours, minutes or seconds", () => {
   assert.equal(formatDuration(2 * 3600 + 5 * 60 + 20), "2 h 05 min");
 });
 
-function stage(unit: string, perSecond: number, seconds = 1): StageMeasurement {
+/** A stage that did `work` units in `seconds` on the slice. */
+function stage(unit: string, work: number, seconds: number): StageMeasurement {
   return {
     seconds,
     unit,
-    work: 1,
-    per_second: perSecond,
+    work,
+    per_second: work / seconds,
     bytes_written: 0,
     bytes_per_unit: unit,
     bytes_per: 0,
-    memory: { peak_rss_bytes: 0, self_peak_bytes: 0, children_peak_bytes: 0, method: "" },
+    memory: {
+      start_rss_bytes: 0,
+      peak_rss_bytes: 0,
+      self_peak_bytes: 0,
+      children_peak_bytes: 0,
+      method: "",
+    },
   };
 }
 
 Deno.test("projection of demo --size reve-base: 5,184 trials, 500,000 tokens, d_sae 8192", () => {
+  // A 16-trial slice: features went over it twice (32 trial-passes), the others once.
   const measured = {
-    data: stage("trials", 100),
-    model: stage("models", 1 / 8, 8),
-    extract: stage("trials", 0.5),
-    train: stage("tokens", 250),
-    features: stage("trials", 0.8),
-    probe: stage("trials", 0.4),
-    site: stage("pages", 20),
+    data: stage("trials", 16, 0.16),
+    model: stage("models", 1, 8),
+    extract: stage("trials", 16, 16),
+    train: stage("tokens", 8192, 32.768),
+    features: stage("trials", 32, 40),
+    probe: stage("trials", 16, 40),
+    site: stage("pages", 8211, 410.55),
   };
-  const p = projectDemo(measured, 16, { feature: 8192, trial: 16, other: 3 });
-  // Counted by hand: 9 subjects × 2 sessions × 4 classes × 72 trials; features passes twice.
+  const { linear, reve_calibrated: calibrated } = projectDemo(measured, 16, {
+    feature: 8192,
+    trial: 16,
+    other: 3,
+  });
+  // Counted by hand: 9 subjects × 2 sessions × 4 classes × 72 trials = 5,184; features passes twice.
   const expected: Record<string, number> = {
     data: 5184 / 100,
     model: 8,
-    extract: 5184 / 0.5,
+    extract: 5184 / 1,
     train: 500_000 / 250,
     features: (2 * 5184) / 0.8,
     probe: 5184 / 0.4,
     // Trial pages grow with the trials (16 on a 16-trial slice), feature pages do not.
     site: (8192 + 5184 + 3) / 20,
   };
-  assert.deepEqual(p.stages.map((s) => s.name), Object.keys(expected));
-  for (const s of p.stages) assert.ok(Math.abs(s.seconds - expected[s.name]) < 1e-9, s.name);
-  const total = Object.values(expected).reduce((a, b) => a + b, 0);
-  assert.ok(Math.abs(p.total_seconds - total) < 1e-9);
-  const noSite = projectDemo(measured, 16, null);
+  // At the extract's 1 trial/s: features' slice time beyond its 32 trial-passes (8 s) and probe's
+  // beyond its 16 (24 s) are fixed.
+  const calibratedExpected: Record<string, number> = {
+    ...expected,
+    features: 8 + 2 * 5184,
+    probe: 24 + 5184,
+  };
+  const close = (a: number, b: number) => Math.abs(a - b) < 1e-6 * Math.max(1, b);
+  for (const [p, want] of [[linear, expected], [calibrated, calibratedExpected]] as const) {
+    assert.deepEqual(p.stages.map((s) => s.name), Object.keys(want));
+    for (const s of p.stages) assert.ok(close(s.seconds, want[s.name]), `${s.name} ${s.seconds}`);
+    const total = Object.values(want).reduce((a, b) => a + b, 0);
+    assert.ok(close(p.total_seconds, total));
+  }
+  const noSite = projectDemo(measured, 16, null).linear;
   assert.deepEqual(noSite.stages.map((s) => s.name), Object.keys(expected).slice(0, -1));
-  assert.ok(Math.abs(noSite.total_seconds - (total - expected.site)) < 1e-9);
+  const total = Object.values(expected).reduce((a, b) => a + b, 0);
+  assert.ok(close(noSite.total_seconds, total - expected.site));
 });
 
 Deno.test("/proc status lines are read in bytes", () => {

@@ -8,6 +8,8 @@
  */
 
 export interface StagePeakMemory {
+  /** This process's RSS when the stage began (what earlier work left resident is in every peak). */
+  start_rss_bytes: number;
   /** This process's peak plus the largest sampled sum of its descendants' RSS. */
   peak_rss_bytes: number;
   self_peak_bytes: number;
@@ -78,8 +80,9 @@ export async function measureStageMemory<T>(
   work: () => Promise<T>,
   intervalMs = 100,
 ): Promise<{ result: T; memory: StagePeakMemory }> {
+  const start = Deno.memoryUsage().rss;
   const exact = resetOwnPeak();
-  let selfPeak = Deno.memoryUsage().rss;
+  let selfPeak = start;
   let childPeak = 0;
   const sample = () => {
     if (!exact) selfPeak = Math.max(selfPeak, Deno.memoryUsage().rss);
@@ -97,6 +100,7 @@ export async function measureStageMemory<T>(
   return {
     result,
     memory: {
+      start_rss_bytes: start,
       peak_rss_bytes: selfPeak + childPeak,
       self_peak_bytes: selfPeak,
       children_peak_bytes: childPeak,

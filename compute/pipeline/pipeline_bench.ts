@@ -302,12 +302,18 @@ async function measureStages(
   return { stages, sitePages: { feature, trial, other: pages.length - feature - trial } };
 }
 
-/** The full run's work per stage, at the rates measured on the slice. */
+/**
+ * The full run's time from the slice, two ways. `linear`: every stage at its own slice rate, so
+ * the slice's fixed costs (loading the model, compiling pipelines, the per-feature work at d_sae
+ * 8192) grow with the trials: it reads high. `reve_calibrated`: features and probe go over the
+ * trials at the extract's REVE rate per pass, and the rest of their slice time is taken as fixed:
+ * it reads low where their per-trial work beyond REVE (the SAE, the statistics) is not small.
+ */
 export function projectDemo(
   stages: Record<string, StageMeasurement>,
   sliceTrials: number,
   sitePages: SitePages | null,
-): PipelineProjection {
+): { linear: PipelineProjection; reve_calibrated: PipelineProjection } {
   const plan = demoPlan(SIZE);
   const rate = (name: string) => stages[name].per_second;
   const trialStage = (name: keyof typeof DEMO_TRIAL_PASSES): StageProjectionInput => ({
@@ -318,7 +324,16 @@ export function projectDemo(
     perSecond: rate(name),
     fixedSeconds: 0,
   });
-  return projectPipeline([
+  const atReveRate = (name: "features" | "probe"): StageProjectionInput => {
+    const passes = DEMO_TRIAL_PASSES[name];
+    const reve = (passes * sliceTrials) / rate("extract");
+    return {
+      ...trialStage(name),
+      perSecond: rate("extract"),
+      fixedSeconds: Math.max(0, stages[name].seconds - reve),
+    };
+  };
+  const common = (features: StageProjectionInput, probe: StageProjectionInput) => [
     trialStage("data"),
     // Written once whatever the run's size.
     {
@@ -338,8 +353,8 @@ export function projectDemo(
       perSecond: rate("train"),
       fixedSeconds: 0,
     },
-    trialStage("features"),
-    trialStage("probe"),
+    features,
+    probe,
     // Feature pages are d_sae on the slice already; trial pages grow with the trials.
     ...(sitePages
       ? [{
@@ -352,7 +367,11 @@ export function projectDemo(
         fixedSeconds: 0,
       }]
       : []),
-  ]);
+  ];
+  return {
+    linear: projectPipeline(common(trialStage("features"), trialStage("probe"))),
+    reve_calibrated: projectPipeline(common(atReveRate("features"), atReveRate("probe"))),
+  };
 }
 
 const MIB = 2 ** 20;
@@ -365,6 +384,7 @@ function stageTable(stages: Record<string, StageMeasurement>): string {
     "rate",
     "written",
     "written per unit",
+    "RSS at start",
     "peak RSS",
   ]];
   for (const [name, m] of Object.entries(stages)) {
@@ -375,6 +395,7 @@ function stageTable(stages: Record<string, StageMeasurement>): string {
       `${m.per_second.toPrecision(4)} ${m.unit}/s`,
       `${(m.bytes_written / MIB).toFixed(2)} MiB`,
       `${(m.bytes_per / 1024).toFixed(1)} KiB/${m.bytes_per_unit}`,
+      `${(m.memory.start_rss_bytes / MIB).toFixed(0)} MiB`,
       `${(m.memory.peak_rss_bytes / MIB).toFixed(0)} MiB` +
       (m.memory.children_peak_bytes
         ? ` (${(m.memory.children_peak_bytes / MIB).toFixed(0)} in children)`
@@ -384,17 +405,25 @@ function stageTable(stages: Record<string, StageMeasurement>): string {
   return formatTable(rows);
 }
 
-function projectionTable(p: PipelineProjection): string {
-  const rows = [["stage", "full-run work", "rate (slice)", "PROJECTED time"]];
-  for (const s of p.stages) {
+function projectionTable(p: { linear: PipelineProjection; reve_calibrated: PipelineProjection }) {
+  const rows = [["stage", "full-run work", "rate (slice)", "linear", "REVE-calibrated"]];
+  p.linear.stages.forEach((s, i) => {
+    const c = p.reve_calibrated.stages[i];
     rows.push([
       s.name,
       `${s.units.toLocaleString("en")} ${s.unit}` + (s.passes !== 1 ? ` × ${s.passes} passes` : ""),
       `${s.per_second.toPrecision(4)} ${s.unit}/s`,
       formatDuration(s.seconds),
+      formatDuration(c.seconds),
     ]);
-  }
-  rows.push(["total", "", "", formatDuration(p.total_seconds)]);
+  });
+  rows.push([
+    "total",
+    "",
+    "",
+    formatDuration(p.linear.total_seconds),
+    formatDuration(p.reve_calibrated.total_seconds),
+  ]);
   return formatTable(rows);
 }
 
@@ -428,12 +457,14 @@ export function pipelineSection(slice: PipelineSlice = DEFAULT_PIPELINE_SLICE): 
       );
       ctx.log(projectionTable(projected));
       ctx.log(
-        "Each stage is taken as linear in its work. The slice's fixed costs (loading the model, " +
-          "compiling pipelines, the per-feature files at d_sae 8192) are scaled up with the " +
-          "trials, so extract, features and probe read high, the more so the smaller the slice " +
-          "(--pipeline_trials); features counts its second pass over every trial (its top " +
-          "trials' union, at most all); the probe's fits at full size are not in the slice." +
-          (sitePages ? "" : " The site was not built (--no_pipeline_site): not in the total."),
+        "linear: each stage at its slice rate, so the slice's fixed costs (loading the model, " +
+          "compiling pipelines, the per-feature files at d_sae 8192) grow with the trials: reads " +
+          "high, the more so the smaller the slice (--pipeline_trials). REVE-calibrated: " +
+          "features and probe go over the trials at the extract's rate per pass and the rest of " +
+          "their slice time is fixed: reads low by their per-trial work beyond REVE. Features " +
+          "counts its second pass over every trial (its top trials' union, at most all); the " +
+          "probe's fits at full size are not in the slice." +
+          (sitePages ? "" : " The site was not built (--no_pipeline_site): not in the totals."),
       );
       ctx.results.pipeline = {
         size: SIZE,
