@@ -65,6 +65,29 @@ Deno.test("flags: bad values and unknown flags are errors naming the flag", () =
   assert.throws(() => parseFlags(["--block_layer"], SPECS), /--block_layer needs a value/);
 });
 
+Deno.test("flags: each item of a list flag with choices is checked", () => {
+  const specs: FlagSpec[] = [{
+    name: "only",
+    type: "list",
+    help: "sections",
+    choices: ["a", "b c"],
+  }];
+  assert.deepEqual(parseFlags(["--only", "b c,a"], specs).values.only, ["b c", "a"]);
+  assert.throws(
+    () => parseFlags(["--only", "a,d"], specs),
+    /--only takes items of a, b c; got "d"/,
+  );
+});
+
+Deno.test("bench --only names a section it has, in one line and exit 1", async () => {
+  const r = await runCliFile("bench", ["--only", "pipline"]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr.trim(),
+    /^error: --only takes items of fma peak, .*pipeline; got "pipline"/,
+  );
+});
+
 Deno.test("flags: --no-<flag> turns a boolean off, in either spelling", () => {
   for (const a of ["--no-use-ghost-grads", "--no_use_ghost_grads", "--no-use_ghost_grads"]) {
     assert.equal(parseFlags([a], SPECS).values.use_ghost_grads, false, a);

@@ -18,6 +18,8 @@ export const BENCH_SECTIONS: readonly BenchSection[] = [
 ];
 
 export interface BenchOptions {
+  /** Sections in run order (default {@link BENCH_SECTIONS}; the CLI adds the pipeline's). */
+  sections?: readonly BenchSection[];
   quick: boolean;
   ort: boolean;
   autotune: boolean;
@@ -43,7 +45,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   results.gpu_peak_bytes = peakBytes;
   const meter = new GpuMemoryMeter(gpu.device);
   try {
-    for (const section of BENCH_SECTIONS) {
+    for (const section of opts.sections ?? BENCH_SECTIONS) {
       // The FMA peak is every later section's yardstick, so it always runs.
       if (opts.only.length && section !== fmaSection && !opts.only.includes(section.name)) continue;
       opts.log(`\n== ${section.name} ==`);

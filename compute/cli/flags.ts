@@ -16,7 +16,7 @@ export interface FlagSpec {
   type: FlagType;
   help: string;
   default?: string | number | boolean | string[];
-  /** Allowed values for string flags. */
+  /** Allowed values for string flags, and for each item of a list flag. */
   choices?: readonly string[];
   /** What an absent flag means when that is not a fixed value ("the SAE's hook_name"). */
   defaultNote?: string;
@@ -209,8 +209,16 @@ function editDistance(a: string, b: string): number {
 function convert(s: FlagSpec, v: string | string[]): FlagValue {
   const flag = `--${s.name}`;
   switch (s.type) {
-    case "list":
-      return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(",")).filter((x) => x !== "");
+    case "list": {
+      const items = (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(",")).filter((x) =>
+        x !== ""
+      );
+      const bad = items.find((x) => s.choices && !s.choices.includes(x));
+      if (bad !== undefined) {
+        throw new FlagError(`${flag} takes items of ${s.choices!.join(", ")}; got "${bad}"`);
+      }
+      return items;
+    }
     case "boolean": {
       const x = String(v).toLowerCase();
       if (["true", "1", "yes"].includes(x)) return true;

@@ -2,8 +2,9 @@
  * @module
  * Stages that join several layers into one run: training from a dataset (REVE extraction, then the
  * SAE; {@link runTraining}, behind `deno task train`), the run record `run.json`
- * ({@link writeRunInfo}), and the whole pipeline from data to report site ({@link runDemo},
- * behind `deno task demo`). The files a run writes: docs/ARCHITECTURE.md, "Run folder".
+ * ({@link writeRunInfo}), the whole pipeline from data to report site ({@link runDemo},
+ * behind `deno task demo`), and the bench section that times its stages
+ * ({@link pipelineSection}). The files a run writes: docs/ARCHITECTURE.md, "Run folder".
  *
  * ```ts
  * import { runDemo } from "./mod.ts";
@@ -27,4 +28,5 @@ export {
   runDemo,
 } from "./demo.ts";
 export { buildRunInfo, writeRunInfo } from "./run_info.ts";
+export { pipelineSection } from "./pipeline_bench.ts";
 export { runTraining, type TrainRunOptions } from "./train_run.ts";
