@@ -245,7 +245,7 @@ async function measureStages(
       batchSize: 16,
       topK: 10,
       siteTopTrials: 5,
-      maxTrialFiles: 64,
+      trialChunkSize: 64,
       neighbours: 8,
       chunkSize: 256,
       classNames: [...BCIC2A_CLASS_NAMES],
