@@ -253,8 +253,10 @@ function classBars(
     height,
     marginBottom: 40,
     marginTop: marked === null ? 20 : 26,
+    marginLeft: 52,
     x: { label: xLabel, domain: classNames, tickRotate: classNames.length > 6 ? -30 : 0 },
-    y: { label: yLabel, grid: true },
+    // Rare features have means near 1e-5: "~g" keeps such ticks short ("8e-05") and whole.
+    y: { label: yLabel, grid: true, tickFormat: "~g" },
     marks: [
       Plot.barY(rows, { x: "cls", y: "v", fill: "colour" }),
       Plot.barY(mark, { x: "cls", y: "v", fill: "none", stroke: "currentColor", strokeWidth: 2 }),
