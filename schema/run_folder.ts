@@ -635,8 +635,8 @@ class Checker {
     a.forEach((x, i) => this.num(x, `${field}[${i}]`));
     return a as number[];
   }
-  strs(v: unknown, field: string): string[] {
-    const a = this.arr(v, field);
+  strs(v: unknown, field: string, length?: number): string[] {
+    const a = this.arr(v, field, length);
     a.forEach((x, i) => this.str(x, `${field}[${i}]`));
     return a as string[];
   }
@@ -939,8 +939,7 @@ export function validateTrialTable(
     }
   });
   c.nums(o.subjects, "subjects", nTrials);
-  c.strs(o.keys, "keys");
-  c.arr(o.keys, "keys", nTrials);
+  c.strs(o.keys, "keys", nTrials);
   c.matrix(o.reconstruction, "reconstruction", nTrials, 3);
   return o as unknown as TrialTable;
 }

@@ -19,7 +19,7 @@ import { SAE_CONFIG_DEFAULTS, type SaeArchitecture, type SaeTrainConfig } from "
 import { RANDOM_REVE_DEFAULTS, writeRandomReveModel } from "../reve/random_model.ts";
 import { runTraining } from "./train_run.ts";
 import { runFeaturesTask } from "../analysis/features_task.ts";
-import { runProbeTask } from "../analysis/probe_task.ts";
+import { type ProbeTaskOptions, runProbeTask } from "../analysis/probe_task.ts";
 import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
 import { siteCommand } from "../../site/tools/site_command.ts";
 import { EegSaeError } from "../util/errors.ts";
@@ -153,6 +153,27 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     l1Coefficient: 1e-4,
   },
 };
+
+/** The feature and probe settings the demo runs with (the pipeline bench measures these too). */
+export const DEMO_FEATURE_SETTINGS = {
+  batchSize: 16,
+  topK: 10,
+  siteTopTrials: 5,
+  trialChunkSize: 64,
+  neighbours: 8,
+  chunkSize: 256,
+  skipBad: false,
+} as const;
+
+export const DEMO_PROBE_SETTINGS = {
+  batchSize: 16,
+  inputs: ["sae_mean_max", "reve_mean"],
+  fit: DEFAULT_PROBE_FIT,
+  kValues: [1, 2, 5, 10, 20, 50, 100, "all"],
+  rankings: ["mean", "selectivity"],
+  oracle: false,
+  skipBad: false,
+} satisfies Partial<ProbeTaskOptions>;
 
 /** The block the demo reads, counted from the end as the earlier pipeline's `block_layer`. */
 const DEMO_BLOCK_LAYER = -2;
@@ -347,14 +368,8 @@ async function runStages(
     dbPath,
     split: "all",
     out: join(out, "features"),
-    batchSize: 16,
-    topK: 10,
-    siteTopTrials: 5,
-    trialChunkSize: 64,
-    neighbours: 8,
-    chunkSize: 256,
+    ...DEMO_FEATURE_SETTINGS,
     classNames,
-    skipBad: false,
   });
 
   stage(
@@ -372,17 +387,11 @@ async function runStages(
     modelDir: model,
     dbPath,
     out,
-    batchSize: 16,
+    ...DEMO_PROBE_SETTINGS,
     // Every fold, mean ± std: one held-out subject is only 8·trialsPerClass trials.
     protocol: withinSubject ? "within_subject_cv" : "all_subjects",
     cvFolds: withinSubject ? cvFolds : undefined,
-    inputs: ["sae_mean_max", "reve_mean"],
-    fit: DEFAULT_PROBE_FIT,
-    kValues: [1, 2, 5, 10, 20, 50, 100, "all"],
-    rankings: ["mean", "selectivity"],
-    oracle: false,
     classNames,
-    skipBad: false,
   });
   for (const r of results) {
     const m = r.metrics;

@@ -23,11 +23,10 @@ import { writeRandomReveModel } from "../reve/random_model.ts";
 import { extractDataset } from "../reve/extract_dataset.ts";
 import { runFeaturesTask } from "../analysis/features_task.ts";
 import { runProbeTask } from "../analysis/probe_task.ts";
-import { DEFAULT_PROBE_FIT } from "../analysis/probe_fit.ts";
 import { folderSize } from "../../site/tools/build_site.ts";
 import { siteCommand } from "../../site/tools/site_command.ts";
 import { EegSaeError } from "../util/errors.ts";
-import { demoPlan } from "./demo.ts";
+import { DEMO_FEATURE_SETTINGS, DEMO_PROBE_SETTINGS, demoPlan } from "./demo.ts";
 import { runTraining } from "./train_run.ts";
 
 export class PipelineBenchError extends EegSaeError {}
@@ -242,14 +241,8 @@ async function measureStages(
       dbPath,
       split: "all",
       out: join(run, "features"),
-      batchSize: 16,
-      topK: 10,
-      siteTopTrials: 5,
-      trialChunkSize: 64,
-      neighbours: 8,
-      chunkSize: 256,
+      ...DEMO_FEATURE_SETTINGS,
       classNames: [...BCIC2A_CLASS_NAMES],
-      skipBad: false,
     })
   );
   stages.features = measurement(
@@ -268,15 +261,9 @@ async function measureStages(
       modelDir,
       dbPath,
       out: run,
-      batchSize: 16,
+      ...DEMO_PROBE_SETTINGS,
       protocol: "all_subjects",
-      inputs: ["sae_mean_max", "reve_mean"],
-      fit: DEFAULT_PROBE_FIT,
-      kValues: [1, 2, 5, 10, 20, 50, 100, "all"],
-      rankings: ["mean", "selectivity"],
-      oracle: false,
       classNames: [...BCIC2A_CLASS_NAMES],
-      skipBad: false,
     })
   );
   stages.probe = measurement(
