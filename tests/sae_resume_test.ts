@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Rng } from "../compute/data/rng.ts";
 import { defaultSaeConfig, type SaeTrainConfig } from "../compute/sae/config.ts";
-import { ShardStream, ShuffledActivationStore } from "../compute/sae/activation_store.ts";
+import {
+  ActivationSourceError,
+  openActivationFiles,
+  ShardStream,
+  ShuffledActivationStore,
+} from "../compute/sae/activation_store.ts";
+import { f32, writeNpy } from "../compute/io/npy.ts";
 import { NonFiniteError, trainSae } from "../compute/sae/trainer.ts";
 import { CheckpointError, loadSae, loadTrainState } from "../compute/sae/checkpoint.ts";
 import { readSafetensors } from "../compute/io/safetensors.ts";
@@ -171,4 +177,26 @@ Deno.test("an unwritable output folder fails before training", () =>
       trainSae(config(), store(data(200, 5)), { out: join(file, "run") }),
       (e: Error) => e instanceof WriteError && e.message.includes("not_a_folder"),
     );
+  }));
+
+Deno.test("a shard deleted while training stops the run with an error naming it", () =>
+  withTemp(async (dir) => {
+    const shards = join(dir, "activations");
+    await Deno.mkdir(shards);
+    for (const i of [0, 1, 2]) {
+      await writeNpy(join(shards, `shard_${i}.npy`), f32(data(128, 10 + i), [128, D]));
+    }
+    // Shard 0 feeds the initialisation sample and the first steps; the deleted shard's read
+    // starts in the background while the GPU works.
+    const source = await openActivationFiles(shards, 32, 2, 3);
+    await Deno.remove(join(shards, "shard_1.npy"));
+    const out = join(dir, "run");
+    await assert.rejects(
+      trainSae(config({ totalTrainingTokens: 32 * 6, checkpointEvery: 1 }), source, { out }),
+      (e: Error) =>
+        e instanceof ActivationSourceError && e.message.includes("shard_1.npy") &&
+        /moved or deleted/.test(e.message),
+    );
+    // The steps before the missing shard left a whole checkpoint.
+    assert.ok((await loadTrainState(out)).state.step >= 1);
   }));

@@ -7,7 +7,7 @@
  * same `ActivationSource` interface.
  */
 import { join } from "node:path";
-import { asFloat32, readNpy } from "../io/npy.ts";
+import { asFloat32, type NdArray, readNpy } from "../io/npy.ts";
 import { Rng, type RngState } from "../data/rng.ts";
 import { EegSaeError } from "../util/errors.ts";
 import { ACTIVATION_INDEX, readActivationIndex } from "../reve/activation_shards.ts";
@@ -100,7 +100,18 @@ export class ShardStream implements TokenStream {
       }
     } else files = [path];
     const loadFile = async (file: string, dIn?: number): Promise<Shard & { dIn: number }> => {
-      const a = await readNpy(file);
+      let a: NdArray;
+      try {
+        a = await readNpy(file);
+      } catch (e) {
+        if (e instanceof EegSaeError) throw e;
+        throw new ActivationSourceError(
+          `activation shard ${file} could not be read (${
+            (e as Error).message
+          }); was it moved or deleted while in use?`,
+          { cause: e },
+        );
+      }
       if (a.shape.length !== 2 || a.shape[0] < 1) {
         throw new ActivationSourceError(
           `${file}: expected activations [N, d_in], got shape [${a.shape}]`,
@@ -196,8 +207,10 @@ export class ShuffledActivationStore implements ActivationSource {
     this.#rng.shuffle(order);
     this.#round = { start, rngAtStart, data: read.data, order, end: read.end };
     this.#consumed = 0;
-    // Read the next buffer in the background while this one is used.
+    // Read the next buffer in the background while this one is used. Its failure surfaces when
+    // the round is awaited; the handler only keeps it from counting as unhandled before then.
     this.#nextRound = this.stream.read(read.end, this.bufferTokens);
+    this.#nextRound.catch(() => {});
   }
 
   async next(nTokens: number): Promise<Float32Array<ArrayBuffer>> {

@@ -213,6 +213,7 @@ export async function trainSae(
   let measure = pathMeasureFromLog(logLines, cfg.logEvery);
   let warned = false;
   let pending = startStep < endStep ? source.next(n) : undefined;
+  pending?.catch(() => {});
   let sourceState = resumed?.sourceState ?? source.getState();
   const progress = opts.progress ? new Progress("train", total, { unit: "steps" }) : undefined;
   progress?.tick(startStep);
@@ -221,6 +222,8 @@ export async function trainSae(
       const x = await pending!;
       sourceState = source.getState();
       pending = step + 1 < endStep ? source.next(n) : undefined;
+      // A failed read surfaces at the next step's await, not as an unhandled rejection meanwhile.
+      pending?.catch(() => {});
       scaleInPlace(x, normFactor);
       checkFinite(x, step, `activations (${source.description})`);
       if (step > 0 && step % cfg.featureSamplingWindow === 0) windowTokens = 0;
