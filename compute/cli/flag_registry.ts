@@ -428,7 +428,7 @@ const K_AUX: FlagSpec = {
 const DECODER_INIT_NORM: FlagSpec = {
   name: "decoder_init_norm",
   type: "number",
-  help: "initial decoder-row norm c, W_enc = c²·W_decᵀ (0: 0.1 for relu, else 1)",
+  help: "initial decoder-row norm c, W_enc = c²·W_decᵀ (0: 1 for jumprelu, else 0.1)",
   default: 0,
 };
 
