@@ -165,6 +165,8 @@ export interface TrainLogRow {
   cosine_similarity?: number | null;
   /** ‖x̂‖/‖x‖. */
   norm_ratio?: number | null;
+  /** Dead features resampled since the previous row (runs with --resample_dead_every). */
+  resampled?: number;
   /** Fraction of features that did not fire in the dead-feature window. */
   dead_fraction: number;
   tokens_per_second?: number | null;
@@ -738,6 +740,7 @@ export function validateTrainLogRow(
       "tokens_per_second",
     ]
   ) if (o[k] !== undefined) c.numOrNull(o[k], k);
+  if (o.resampled !== undefined) c.int(o.resampled, "resampled");
   if (o.warning !== undefined) c.str(o.warning, "warning");
   if (o.feature_density !== undefined) {
     const d = c.obj(o.feature_density, "feature_density");

@@ -247,7 +247,12 @@ fn batch_select(@builtin(local_invocation_id) lid: vec3<u32>) {
       key_thr[t] = thr;
     }
     if (lid.x == 0u && thr > 0u) {
-      run_thr[0] = params.momentum * run_thr[0] + (1.0 - params.momentum) * bitcast<f32>(thr);
+      // The first kept threshold starts the average: from 0 it would lag for ~1/(1 − momentum)
+      // steps, and a short run would export a threshold that lets far more than k through.
+      let batch_thr = bitcast<f32>(thr);
+      let prev = run_thr[0];
+      run_thr[0] = select(params.momentum * prev + (1.0 - params.momentum) * batch_thr,
+                          batch_thr, prev == 0.0);
     }
   }
 }

@@ -319,6 +319,19 @@ const SAE_TRAINING_TABLE: readonly {
     help: "steps without firing before a feature counts as dead",
   },
   {
+    name: "resample_dead_every",
+    key: "resampleDeadEvery",
+    type: "int",
+    help:
+      "every N steps, features silent since the last resample restart from a badly reconstructed token's residual (0: never)",
+  },
+  {
+    name: "resample_dead_until",
+    key: "resampleDeadUntil",
+    type: "number",
+    help: "fraction of the run after which resampling stops",
+  },
+  {
     name: "feature_sampling_window",
     key: "featureSamplingWindow",
     type: "int",

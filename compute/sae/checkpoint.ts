@@ -15,7 +15,13 @@ import {
   writeSafetensors,
 } from "../io/safetensors.ts";
 import { PARAM_NAMES, type ParamName } from "../../kernels/sae_common.ts";
-import { dSaeOf, type SaeArchitecture, type SaeTrainConfig, validateSaeConfig } from "./config.ts";
+import {
+  dSaeOf,
+  SAE_CONFIG_DEFAULTS,
+  type SaeArchitecture,
+  type SaeTrainConfig,
+  validateSaeConfig,
+} from "./config.ts";
 import { paramShape, type SaeWeights } from "./sae.ts";
 import type { ActivationSourceState } from "./activation_store.ts";
 import { EegSaeError } from "../util/errors.ts";
@@ -194,8 +200,14 @@ export async function loadTrainState(
   if (!training || typeof training !== "object") {
     throw new CheckpointError(`${join(dir, "cfg.json")}: missing the "training" section`);
   }
-  // Runs saved before decoder_init_norm existed were initialised with unit rows (c = 1).
-  const cfg: SaeTrainConfig = { ...training, decoderInitNorm: training.decoderInitNorm ?? 1 };
+  // Runs saved before decoder_init_norm existed were initialised with unit rows (c = 1), and
+  // those saved before resampling existed never resampled.
+  const cfg: SaeTrainConfig = {
+    ...training,
+    decoderInitNorm: training.decoderInitNorm ?? 1,
+    resampleDeadEvery: training.resampleDeadEvery ?? 0,
+    resampleDeadUntil: training.resampleDeadUntil ?? SAE_CONFIG_DEFAULTS.resampleDeadUntil,
+  };
   validateSaeConfig(cfg);
   const path = join(dir, "train_state.safetensors");
   try {

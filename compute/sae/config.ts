@@ -23,6 +23,13 @@ export interface SaeTrainConfig {
   mseNormalization: MseNormalization;
   useGhostGrads: boolean;
   deadFeatureWindow: number;
+  /**
+   * Every this many steps, features silent since the last resample get a new direction from a
+   * badly reconstructed token (compute/sae/resample.ts); 0: never.
+   */
+  resampleDeadEvery: number;
+  /** Resampling stops after this fraction of the steps, so the last features settle. */
+  resampleDeadUntil: number;
   featureSamplingWindow: number;
   /** TopK/BatchTopK active features per token. */
   k: number;
@@ -78,6 +85,8 @@ export const SAE_CONFIG_DEFAULTS: Readonly<
   mseNormalization: "token_norm",
   useGhostGrads: true,
   deadFeatureWindow: 1000,
+  resampleDeadEvery: 0,
+  resampleDeadUntil: 0.5,
   featureSamplingWindow: 2000,
   k: 32,
   auxCoefficient: 1 / 32,
@@ -192,6 +201,16 @@ export function validateSaeConfig(cfg: SaeTrainConfig): void {
   for (const n of ["l1Coefficient", "lrEnd", "maxGradNorm", "auxCoefficient"] as const) {
     if (!(cfg[n] >= 0)) throw new SaeConfigError(`${n} must be ≥ 0, got ${cfg[n]}`);
   }
+  if (!Number.isInteger(cfg.resampleDeadEvery) || cfg.resampleDeadEvery < 0) {
+    throw new SaeConfigError(
+      `resampleDeadEvery must be a whole number of steps ≥ 0, got ${cfg.resampleDeadEvery}`,
+    );
+  }
+  if (!(cfg.resampleDeadUntil >= 0 && cfg.resampleDeadUntil <= 1)) {
+    throw new SaeConfigError(
+      `resampleDeadUntil must be a fraction of the run in [0, 1], got ${cfg.resampleDeadUntil}`,
+    );
+  }
 }
 
 /** The auxiliary loss each architecture uses. */
@@ -199,4 +218,19 @@ export function auxModeOf(cfg: SaeTrainConfig): "none" | "ghost" | "auxk" {
   if (cfg.architecture === "relu") return cfg.useGhostGrads ? "ghost" : "none";
   if (cfg.architecture === "topk" || cfg.architecture === "batchtopk") return "auxk";
   return "none";
+}
+
+/** Whether the SAE resamples its dead features after step `done` (1-based) of `total`. */
+export function resampleDue(cfg: SaeTrainConfig, done: number, total: number): boolean {
+  return cfg.resampleDeadEvery > 0 && done % cfg.resampleDeadEvery === 0 &&
+    done <= cfg.resampleDeadUntil * total && done < total;
+}
+
+/**
+ * The scale of a resampled feature's encoder column, as a fraction of the alive ones' mean norm:
+ * relu's L1 charges a large new feature at once, so it starts small (0.2); topk, batchtopk and
+ * jumprelu features must pass the k-th value or the threshold to fire at all, so they start level.
+ */
+export function resampleEncoderScale(architecture: SaeArchitecture): number {
+  return architecture === "relu" ? 0.2 : 1;
 }

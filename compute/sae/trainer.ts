@@ -9,7 +9,16 @@ import { Progress } from "../util/progress.ts";
 import { CommandBatch, getGpu, type Gpu, readback, upload } from "../gpu/mod.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.ts";
 import type { SaeKernelConfig } from "../../kernels/sae_common.ts";
-import { auxModeOf, dSaeOf, type SaeTrainConfig, totalSteps, validateSaeConfig } from "./config.ts";
+import {
+  auxModeOf,
+  dSaeOf,
+  resampleDue,
+  resampleEncoderScale,
+  type SaeTrainConfig,
+  totalSteps,
+  validateSaeConfig,
+} from "./config.ts";
+import { resampleDeadFeatures } from "./resample.ts";
 import type { ActivationSource } from "./activation_store.ts";
 import { initSaeWeights } from "./init.ts";
 import { SaeGpu, type SaeWeights } from "./sae.ts";
@@ -59,6 +68,8 @@ export type TrainLogRecord = StepMetrics & {
   dead_fraction: number;
   tokens_per_second: number;
   feature_density: ReturnType<typeof densityHistogram>;
+  /** Dead features resampled since the previous record (only when resampling is on). */
+  resampled?: number;
   /** Set on every record from a tenth of the run on while explained variance is below 0. */
   warning?: string;
 };
@@ -212,6 +223,7 @@ export async function trainSae(
   let last: TrainLogRecord | undefined;
   let measure = pathMeasureFromLog(logLines, cfg.logEvery);
   let warned = false;
+  let resampledSinceLog = 0;
   let pending = startStep < endStep ? source.next(n) : undefined;
   pending?.catch(() => {});
   let sourceState = resumed?.sourceState ?? source.getState();
@@ -253,6 +265,9 @@ export async function trainSae(
       await batch.submit();
       windowTokens += n;
       const done = step + 1;
+      if (resampleDue(cfg, done, total)) {
+        resampledSinceLog += await resampleSilentFeatures(sae, cfg, x, done);
+      }
       const isLast = done === endStep;
       if (done % cfg.logEvery === 0 || isLast) {
         const stats = await readback(gpu, sae.bufs.stats);
@@ -272,6 +287,7 @@ export async function trainSae(
           l1_coefficient: sparsity,
           ...m,
           dead_fraction: deadFraction(since, cfg.deadFeatureWindow),
+          ...(cfg.resampleDeadEvery > 0 ? { resampled: resampledSinceLog } : {}),
           tokens_per_second: ((done - lastLogStep) * n) /
             Math.max((now - lastLogTime) / 1000, 1e-9),
           feature_density: densityHistogram(act, windowTokens),
@@ -287,6 +303,7 @@ export async function trainSae(
         }
         lastLogTime = now;
         lastLogStep = done;
+        resampledSinceLog = 0;
         if (done % cfg.logEvery === 0) {
           measure = { l0: last.l0, deadFraction: last.dead_fraction };
         }
@@ -332,4 +349,42 @@ export async function trainSae(
     await pending?.catch(() => {});
     sae.destroy();
   }
+}
+
+/**
+ * Resamples the features silent for the whole interval since the last resample, from the step's
+ * tokens `x` and their reconstructions, and restarts their silence counters. Returns how many.
+ */
+async function resampleSilentFeatures(
+  sae: SaeGpu,
+  cfg: SaeTrainConfig,
+  x: Float32Array,
+  done: number,
+): Promise<number> {
+  const since = await readback(sae.gpu, sae.bufs.sinceFired);
+  const dead: number[] = [];
+  since.forEach((s, f) => {
+    if (s >= cfg.resampleDeadEvery) dead.push(f);
+  });
+  if (dead.length === 0) return 0;
+  const weights = await sae.readTensors(sae.params);
+  const m = await sae.readTensors(sae.m);
+  const v = await sae.readTensors(sae.v);
+  const count = resampleDeadFeatures(weights, { m, v }, {
+    dIn: cfg.dIn,
+    dSae: dSaeOf(cfg),
+    dead,
+    x,
+    xhat: await readback(sae.gpu, sae.bufs.xhat),
+    encoderScale: resampleEncoderScale(cfg.architecture),
+    // A seed per step: a resumed run resamples exactly as an uninterrupted one.
+    seed: (cfg.seed ^ Math.imul(done, 0x9e3779b1)) >>> 0,
+  });
+  if (count === 0) return 0;
+  sae.writeTensors(sae.params, weights);
+  sae.writeTensors(sae.m, m);
+  sae.writeTensors(sae.v, v);
+  for (const f of dead) since[f] = 0;
+  upload(sae.gpu, sae.bufs.sinceFired, since);
+  return count;
 }
