@@ -83,6 +83,80 @@ function checkStandardiser(x: { cols: number }, s: Standardiser | undefined): vo
   }
 }
 
+/** scores[c] = b[c] + Σⱼ W[c, j] · row[j], each sum over j in ascending order. */
+function scoreRow(params: Float64Array, row: Float64Array, scores: Float64Array, d: number): void {
+  const k = scores.length;
+  const wLen = k * d;
+  // Classes in fours share each pass over the row.
+  let c = 0;
+  for (; c + 3 < k; c += 4) {
+    let s0 = params[wLen + c];
+    let s1 = params[wLen + c + 1];
+    let s2 = params[wLen + c + 2];
+    let s3 = params[wLen + c + 3];
+    const w0 = c * d;
+    const w1 = w0 + d;
+    const w2 = w1 + d;
+    const w3 = w2 + d;
+    for (let j = 0; j < d; j++) {
+      const v = row[j];
+      s0 += params[w0 + j] * v;
+      s1 += params[w1 + j] * v;
+      s2 += params[w2 + j] * v;
+      s3 += params[w3 + j] * v;
+    }
+    scores[c] = s0;
+    scores[c + 1] = s1;
+    scores[c + 2] = s2;
+    scores[c + 3] = s3;
+  }
+  for (; c < k; c++) {
+    let s = params[wLen + c];
+    const w = c * d;
+    for (let j = 0; j < d; j++) s += params[w + j] * row[j];
+    scores[c] = s;
+  }
+}
+
+/** grad[c·d + j] += residuals[c] · row[j] for every class whose residual is not zero. */
+function addResiduals(
+  grad: Float64Array,
+  row: Float64Array,
+  residuals: Float64Array,
+  d: number,
+): void {
+  const k = residuals.length;
+  let c = 0;
+  // Classes in fours share each pass over the row.
+  for (; c + 3 < k; c += 4) {
+    const r0 = residuals[c];
+    const r1 = residuals[c + 1];
+    const r2 = residuals[c + 2];
+    const r3 = residuals[c + 3];
+    if (r0 === 0 || r1 === 0 || r2 === 0 || r3 === 0) {
+      for (let a = c; a < c + 4; a++) addResidual(grad, row, residuals[a], a * d);
+      continue;
+    }
+    const w0 = c * d;
+    const w1 = w0 + d;
+    const w2 = w1 + d;
+    const w3 = w2 + d;
+    for (let j = 0; j < d; j++) {
+      const v = row[j];
+      grad[w0 + j] += r0 * v;
+      grad[w1 + j] += r1 * v;
+      grad[w2 + j] += r2 * v;
+      grad[w3 + j] += r3 * v;
+    }
+  }
+  for (; c < k; c++) addResidual(grad, row, residuals[c], c * d);
+}
+
+function addResidual(grad: Float64Array, row: Float64Array, r: number, w: number): void {
+  if (r === 0) return;
+  for (let j = 0; j < row.length; j++) grad[w + j] += r * row[j];
+}
+
 /**
  * The scaled objective and its gradient at params = [W (K×d row-major), b (K)], on the rows of x
  * standardised by `standardiser` as they are read (none: x as it is). No standardised copy of x
@@ -105,31 +179,25 @@ export function logisticObjective(
   const n = x.rows;
   const wLen = k * d;
   const scores = new Float64Array(k);
+  const residuals = new Float64Array(k);
   const row = new Float64Array(d);
   if (grad) grad.fill(0);
   let loss = 0;
   for (let i = 0; i < n; i++) {
     readDesignRow(design, i, row, standardiser);
+    scoreRow(params, row, scores, d);
     let max = -Infinity;
-    for (let c = 0; c < k; c++) {
-      let s = params[wLen + c];
-      const w = c * d;
-      for (let j = 0; j < d; j++) s += params[w + j] * row[j];
-      scores[c] = s;
-      if (s > max) max = s;
-    }
+    for (let c = 0; c < k; c++) if (scores[c] > max) max = scores[c];
     let z = 0;
     for (let c = 0; c < k; c++) z += Math.exp(scores[c] - max);
     const logZ = max + Math.log(z);
     loss += logZ - scores[labels[i]];
     if (!grad) continue;
     for (let c = 0; c < k; c++) {
-      const r = (Math.exp(scores[c] - logZ) - (labels[i] === c ? 1 : 0)) / n;
-      if (r === 0) continue;
-      const w = c * d;
-      for (let j = 0; j < d; j++) grad[w + j] += r * row[j];
-      grad[wLen + c] += r;
+      residuals[c] = (Math.exp(scores[c] - logZ) - (labels[i] === c ? 1 : 0)) / n;
+      grad[wLen + c] += residuals[c];
     }
+    addResiduals(grad, row, residuals, d);
   }
   const lambda = 1 / (inverseRegularisation * n);
   let penalty = 0;
