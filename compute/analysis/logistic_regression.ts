@@ -1,10 +1,12 @@
 /**
  * Multinomial logistic regression with an L2 penalty on standardised features, solved by L-BFGS
- * in float64 on the CPU. The objective is sklearn's: C·Σᵢ CE(yᵢ, softmax(W·xᵢ + b)) + ½‖W‖²
+ * in float64 on the CPU. The design stays as given (float32 pooled features, read through row and
+ * column views); each row is standardised into a float64 buffer as it is read. The objective is sklearn's: C·Σᵢ CE(yᵢ, softmax(W·xᵢ + b)) + ½‖W‖²
  * (intercepts not penalised), evaluated here divided by C·n so its scale does not grow with n.
  * The solver reports whether it converged, after how many iterations, at what gradient norm.
  */
 import { type Matrix, MatrixShapeError } from "./matrix.ts";
+import { asDesign, type DesignMatrix, readDesignRow } from "./design_matrix.ts";
 import { EegSaeError } from "../util/errors.ts";
 
 export interface LogisticRegressionOptions {
@@ -49,20 +51,22 @@ export interface LogisticRegressionModel {
 export class LogisticRegressionError extends EegSaeError {}
 
 /** Column means and population standard deviations; constant columns get scale 1. */
-export function fitStandardiser(x: Matrix, enabled = true): Standardiser {
+export function fitStandardiser(x: Matrix | DesignMatrix, enabled = true): Standardiser {
   const mean = new Float64Array(x.cols);
   const scale = new Float64Array(x.cols).fill(1);
   if (!enabled) return { mean, scale };
+  const design = asDesign(x);
+  const row = new Float64Array(x.cols);
   const sq = new Float64Array(x.cols);
   for (let r = 0; r < x.rows; r++) {
-    const base = r * x.cols;
-    for (let j = 0; j < x.cols; j++) mean[j] += x.data[base + j];
+    readDesignRow(design, r, row);
+    for (let j = 0; j < x.cols; j++) mean[j] += row[j];
   }
   for (let j = 0; j < x.cols; j++) mean[j] /= x.rows;
   for (let r = 0; r < x.rows; r++) {
-    const base = r * x.cols;
+    readDesignRow(design, r, row);
     for (let j = 0; j < x.cols; j++) {
-      const d = x.data[base + j] - mean[j];
+      const d = row[j] - mean[j];
       sq[j] += d * d;
     }
   }
@@ -73,61 +77,127 @@ export function fitStandardiser(x: Matrix, enabled = true): Standardiser {
   return { mean, scale };
 }
 
-/** (x − mean) / scale; float64 while it fits comfortably in memory, else float32. */
-export function applyStandardiser(x: Matrix, s: Standardiser): Matrix {
-  if (s.mean.length !== x.cols) {
+function checkStandardiser(x: { cols: number }, s: Standardiser | undefined): void {
+  if (s && (s.mean.length !== x.cols || s.scale.length !== x.cols)) {
     throw new MatrixShapeError(`standardiser has ${s.mean.length} columns, data has ${x.cols}`);
   }
-  const n = x.rows * x.cols;
-  const out = n <= 32_000_000 ? new Float64Array(n) : new Float32Array(n);
-  for (let r = 0; r < x.rows; r++) {
-    const base = r * x.cols;
-    for (let j = 0; j < x.cols; j++) out[base + j] = (x.data[base + j] - s.mean[j]) / s.scale[j];
+}
+
+/** scores[c] = b[c] + Σⱼ W[c, j] · row[j], each sum over j in ascending order. */
+function scoreRow(params: Float64Array, row: Float64Array, scores: Float64Array, d: number): void {
+  const k = scores.length;
+  const wLen = k * d;
+  // Classes in fours share each pass over the row.
+  let c = 0;
+  for (; c + 3 < k; c += 4) {
+    let s0 = params[wLen + c];
+    let s1 = params[wLen + c + 1];
+    let s2 = params[wLen + c + 2];
+    let s3 = params[wLen + c + 3];
+    const w0 = c * d;
+    const w1 = w0 + d;
+    const w2 = w1 + d;
+    const w3 = w2 + d;
+    for (let j = 0; j < d; j++) {
+      const v = row[j];
+      s0 += params[w0 + j] * v;
+      s1 += params[w1 + j] * v;
+      s2 += params[w2 + j] * v;
+      s3 += params[w3 + j] * v;
+    }
+    scores[c] = s0;
+    scores[c + 1] = s1;
+    scores[c + 2] = s2;
+    scores[c + 3] = s3;
   }
-  return { data: out, rows: x.rows, cols: x.cols };
+  for (; c < k; c++) {
+    let s = params[wLen + c];
+    const w = c * d;
+    for (let j = 0; j < d; j++) s += params[w + j] * row[j];
+    scores[c] = s;
+  }
+}
+
+/** grad[c·d + j] += residuals[c] · row[j] for every class whose residual is not zero. */
+function addResiduals(
+  grad: Float64Array,
+  row: Float64Array,
+  residuals: Float64Array,
+  d: number,
+): void {
+  const k = residuals.length;
+  let c = 0;
+  // Classes in fours share each pass over the row.
+  for (; c + 3 < k; c += 4) {
+    const r0 = residuals[c];
+    const r1 = residuals[c + 1];
+    const r2 = residuals[c + 2];
+    const r3 = residuals[c + 3];
+    if (r0 === 0 || r1 === 0 || r2 === 0 || r3 === 0) {
+      for (let a = c; a < c + 4; a++) addResidual(grad, row, residuals[a], a * d);
+      continue;
+    }
+    const w0 = c * d;
+    const w1 = w0 + d;
+    const w2 = w1 + d;
+    const w3 = w2 + d;
+    for (let j = 0; j < d; j++) {
+      const v = row[j];
+      grad[w0 + j] += r0 * v;
+      grad[w1 + j] += r1 * v;
+      grad[w2 + j] += r2 * v;
+      grad[w3 + j] += r3 * v;
+    }
+  }
+  for (; c < k; c++) addResidual(grad, row, residuals[c], c * d);
+}
+
+function addResidual(grad: Float64Array, row: Float64Array, r: number, w: number): void {
+  if (r === 0) return;
+  for (let j = 0; j < row.length; j++) grad[w + j] += r * row[j];
 }
 
 /**
- * The scaled objective and its gradient at params = [W (K×d row-major), b (K)].
+ * The scaled objective and its gradient at params = [W (K×d row-major), b (K)], on the rows of x
+ * standardised by `standardiser` as they are read (none: x as it is). No standardised copy of x
+ * is made: each row goes through one float64 buffer of d values.
  * Exposed so tests can check the solver's optimum against an independent solver.
  */
 export function logisticObjective(
   params: Float64Array,
-  x: Matrix,
+  x: Matrix | DesignMatrix,
   labels: Int32Array,
   nClasses: number,
   inverseRegularisation: number,
   grad?: Float64Array,
+  standardiser?: Standardiser,
 ): number {
+  checkStandardiser(x, standardiser);
+  const design = asDesign(x);
   const d = x.cols;
   const k = nClasses;
   const n = x.rows;
   const wLen = k * d;
   const scores = new Float64Array(k);
+  const residuals = new Float64Array(k);
+  const row = new Float64Array(d);
   if (grad) grad.fill(0);
   let loss = 0;
   for (let i = 0; i < n; i++) {
-    const base = i * d;
+    readDesignRow(design, i, row, standardiser);
+    scoreRow(params, row, scores, d);
     let max = -Infinity;
-    for (let c = 0; c < k; c++) {
-      let s = params[wLen + c];
-      const w = c * d;
-      for (let j = 0; j < d; j++) s += params[w + j] * x.data[base + j];
-      scores[c] = s;
-      if (s > max) max = s;
-    }
+    for (let c = 0; c < k; c++) if (scores[c] > max) max = scores[c];
     let z = 0;
     for (let c = 0; c < k; c++) z += Math.exp(scores[c] - max);
     const logZ = max + Math.log(z);
     loss += logZ - scores[labels[i]];
     if (!grad) continue;
     for (let c = 0; c < k; c++) {
-      const r = (Math.exp(scores[c] - logZ) - (labels[i] === c ? 1 : 0)) / n;
-      if (r === 0) continue;
-      const w = c * d;
-      for (let j = 0; j < d; j++) grad[w + j] += r * x.data[base + j];
-      grad[wLen + c] += r;
+      residuals[c] = (Math.exp(scores[c] - logZ) - (labels[i] === c ? 1 : 0)) / n;
+      grad[wLen + c] += residuals[c];
     }
+    addResiduals(grad, row, residuals, d);
   }
   const lambda = 1 / (inverseRegularisation * n);
   let penalty = 0;
@@ -140,7 +210,7 @@ export function logisticObjective(
 
 /** Fits the model by L-BFGS (two-loop recursion, backtracking Armijo line search). */
 export function fitLogisticRegression(
-  x: Matrix,
+  x: Matrix | DesignMatrix,
   labels: Int32Array,
   nClasses: number,
   options: LogisticRegressionOptions,
@@ -155,11 +225,11 @@ export function fitLogisticRegression(
   }
   if (!(options.c > 0)) throw new LogisticRegressionError(`C must be positive, got ${options.c}`);
   if (x.rows === 0) throw new LogisticRegressionError("no training rows");
-  const standardiser = fitStandardiser(x, options.standardise ?? true);
-  const xs = applyStandardiser(x, standardiser);
+  const design = asDesign(x);
+  const standardiser = fitStandardiser(design, options.standardise ?? true);
   const params = new Float64Array(nClasses * x.cols + nClasses);
   const f = (p: Float64Array, g: Float64Array) =>
-    logisticObjective(p, xs, labels, nClasses, options.c, g);
+    logisticObjective(p, design, labels, nClasses, options.c, g, standardiser);
   const convergence = minimiseLbfgs(f, params, {
     gradientTolerance: options.gradientTolerance ?? 1e-6,
     maxIterations: options.maxIterations ?? 1000,
@@ -177,17 +247,19 @@ export function fitLogisticRegression(
 }
 
 /** Class probabilities [rows, nClasses] row-major. */
-export function predictProbabilities(model: LogisticRegressionModel, x: Matrix): Float64Array {
+export function predictProbabilities(
+  model: LogisticRegressionModel,
+  x: Matrix | DesignMatrix,
+): Float64Array {
   if (x.cols !== model.nFeatures) {
     throw new MatrixShapeError(`model has ${model.nFeatures} features, data has ${x.cols}`);
   }
-  const { mean, scale } = model.standardiser;
+  const design = asDesign(x);
   const k = model.nClasses;
   const out = new Float64Array(x.rows * k);
   const xs = new Float64Array(x.cols);
   for (let i = 0; i < x.rows; i++) {
-    const base = i * x.cols;
-    for (let j = 0; j < x.cols; j++) xs[j] = (x.data[base + j] - mean[j]) / scale[j];
+    readDesignRow(design, i, xs, model.standardiser);
     let max = -Infinity;
     for (let c = 0; c < k; c++) {
       let s = model.intercepts[c];
@@ -204,7 +276,10 @@ export function predictProbabilities(model: LogisticRegressionModel, x: Matrix):
 }
 
 /** The most probable class of each row. */
-export function predictClasses(model: LogisticRegressionModel, x: Matrix): Int32Array {
+export function predictClasses(
+  model: LogisticRegressionModel,
+  x: Matrix | DesignMatrix,
+): Int32Array {
   const p = predictProbabilities(model, x);
   const k = model.nClasses;
   const out = new Int32Array(x.rows);

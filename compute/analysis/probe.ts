@@ -9,7 +9,8 @@
 import { CommandBatch, createTensor, getGpu, readback } from "../gpu/mod.ts";
 import { poolTokens } from "../../kernels/token_pool.ts";
 import { type ActivationRunner, trialsPerPass } from "./activation_runner.ts";
-import { concatColumns, type Matrix, matrix, selectRows } from "./matrix.ts";
+import { matrix } from "./matrix.ts";
+import { asDesign, type DesignMatrix, designRows, sideBySide } from "./design_matrix.ts";
 import { type ClassificationMetrics, classificationMetrics } from "./metrics.ts";
 import { predictClasses } from "./logistic_regression.ts";
 import { fitAndEvaluate, type ProbeEvaluation, type ProbeFitOptions } from "./probe_fit.ts";
@@ -121,16 +122,17 @@ export interface ProbeRunOptions {
   settings: Record<string, string | number | boolean | null>;
 }
 
-function inputMatrix(p: PooledActivations, input: ProbeInputName): Matrix {
+/** The probe input as a view of the pooled arrays (no copy: at full scale one is hundreds of MB). */
+function inputDesign(p: PooledActivations, input: ProbeInputName): DesignMatrix {
   switch (input) {
     case "sae_mean":
-      return matrix(p.saeMean, p.n, p.dSae, input);
+      return asDesign(matrix(p.saeMean, p.n, p.dSae, input));
     case "sae_max":
-      return matrix(p.saeMax, p.n, p.dSae, input);
+      return asDesign(matrix(p.saeMax, p.n, p.dSae, input));
     case "sae_mean_max":
-      return concatColumns([matrix(p.saeMean, p.n, p.dSae), matrix(p.saeMax, p.n, p.dSae)]);
+      return sideBySide([matrix(p.saeMean, p.n, p.dSae), matrix(p.saeMax, p.n, p.dSae)]);
     case "reve_mean":
-      return matrix(p.reveMean, p.n, p.dIn, input);
+      return asDesign(matrix(p.reveMean, p.n, p.dIn, input));
   }
 }
 
@@ -269,7 +271,7 @@ export function runProbes(
   const tag = opts.protocol === "loso" ? `loso_s${opts.testSubject}` : opts.protocol;
   const results: ProbeResult[] = [];
   for (const input of opts.inputs) {
-    const x = inputMatrix(pooled, input);
+    const x = inputDesign(pooled, input);
     const evals = splits.map((s) => fitAndEvaluate(x, labels, nClasses, s, opts.fit));
     const topk: TopKCurve[] = [];
     const isSae = input !== "reve_mean";
@@ -305,7 +307,7 @@ export function runProbes(
       const onRecon = splits.map((s, i) =>
         classificationMetrics(
           s.test.map((r) => labels[r]),
-          predictClasses(evals[i].model, selectRows(recon, s.test)),
+          predictClasses(evals[i].model, designRows(recon, s.test)),
           nClasses,
         )
       );

@@ -1,7 +1,8 @@
 /**
  * One probe fit on one split: the regularisation strength is chosen on the validation trials when
  * the split has them (best balanced accuracy, ties to the stronger penalty), else it is fixed; the
- * model trained on the training trials is scored on the test trials.
+ * model trained on the training trials is scored on the test trials. The split's trials are read
+ * through row views of x, never copied.
  */
 import {
   type ConvergenceReport,
@@ -9,7 +10,8 @@ import {
   type LogisticRegressionModel,
   predictClasses,
 } from "./logistic_regression.ts";
-import { type Matrix, selectRows } from "./matrix.ts";
+import type { Matrix } from "./matrix.ts";
+import { type DesignMatrix, designRows } from "./design_matrix.ts";
 import { type ClassificationMetrics, classificationMetrics } from "./metrics.ts";
 import type { SubjectSplit } from "./splits.ts";
 import { EegSaeError } from "../util/errors.ts";
@@ -55,7 +57,7 @@ export interface ProbeEvaluation {
   model: LogisticRegressionModel;
 }
 
-function fit(x: Matrix, y: Int32Array, nClasses: number, c: number, o: ProbeFitOptions) {
+function fit(x: DesignMatrix, y: Int32Array, nClasses: number, c: number, o: ProbeFitOptions) {
   return fitLogisticRegression(x, y, nClasses, {
     c,
     gradientTolerance: o.gradientTolerance,
@@ -69,13 +71,13 @@ function pick(labels: Int32Array, rows: Int32Array): Int32Array {
 
 /** Fits on split.train (choosing C on split.validation if any) and scores on split.test. */
 export function fitAndEvaluate(
-  x: Matrix,
+  x: Matrix | DesignMatrix,
   labels: Int32Array,
   nClasses: number,
   split: SubjectSplit,
   options: ProbeFitOptions = DEFAULT_PROBE_FIT,
 ): ProbeEvaluation {
-  const xTrain = selectRows(x, split.train);
+  const xTrain = designRows(x, split.train);
   const yTrain = pick(labels, split.train);
   const validation: ValidationPoint[] = [];
   let model: LogisticRegressionModel;
@@ -83,7 +85,7 @@ export function fitAndEvaluate(
     if (options.cGrid.length === 0) {
       throw new ProbeFitError(`split ${split.name} has validation trials but the C grid is empty`);
     }
-    const xVal = selectRows(x, split.validation);
+    const xVal = designRows(x, split.validation);
     const yVal = pick(labels, split.validation);
     let best: { model: LogisticRegressionModel; score: number } | null = null;
     // Strongest penalty first, so a tie keeps the simpler model.
@@ -104,7 +106,7 @@ export function fitAndEvaluate(
   } else {
     model = fit(xTrain, yTrain, nClasses, options.c, options);
   }
-  const xTest = selectRows(x, split.test);
+  const xTest = designRows(x, split.test);
   const test = classificationMetrics(
     pick(labels, split.test),
     predictClasses(model, xTest),

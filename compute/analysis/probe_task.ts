@@ -65,12 +65,14 @@ const F16_MAX = 65504;
 
 /**
  * A pooled array as the saved file holds it: float16 when every value fits (half the bytes, and
- * the file is deflated), float32 otherwise. The probe fits the stored values, so a rerun from the
- * file reproduces the run.
+ * the file is deflated), float32 otherwise. The values are rounded to float16 in place (a copy
+ * would be another 2 × trials × d_sae floats at full scale): the probe fits the stored values, so
+ * a rerun from the file reproduces the run.
  */
 function storedPooled(data: Float32Array, shape: number[]): NdArray {
   if (!data.every((v) => Math.abs(v) <= F16_MAX)) return f32(data, shape);
-  return f16(new Float32Array(new Float16Array(data)), shape);
+  for (let i = 0; i < data.length; i++) data[i] = Math.f16round(data[i]);
+  return f16(data, shape);
 }
 
 function need(arrays: Map<string, NdArray>, path: string, name: string): NdArray {
@@ -137,15 +139,8 @@ async function pooledFromModel(o: ProbeTaskOptions, out: string): Promise<Pooled
       keys: str(set.keys),
       settings_json: str([JSON.stringify(settings)], []),
     }, { compress: true });
-    const values = (a: NdArray) => a.data as Float32Array;
     return {
-      pooled: {
-        ...pooled,
-        saeMean: values(stored.sae_mean),
-        saeMax: values(stored.sae_max),
-        reveMean: values(stored.reve_mean),
-        reconMean: values(stored.recon_mean),
-      },
+      pooled,
       labels: set.labels,
       subjects: set.subjects,
       settings,

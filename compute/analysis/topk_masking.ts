@@ -6,7 +6,8 @@
  * The PatchSAE variant, which picks each trial's mask from its own true class and scores on the
  * training trials, leaks the label and is returned only marked as an oracle.
  */
-import { type Matrix, MatrixShapeError, selectColumns, selectRows } from "./matrix.ts";
+import { type Matrix, MatrixShapeError } from "./matrix.ts";
+import { designColumns, type DesignMatrix, designRows, readDesignRow } from "./design_matrix.ts";
 import { fitAndEvaluate, type ProbeEvaluation, type ProbeFitOptions } from "./probe_fit.ts";
 import { type ClassificationMetrics, classificationMetrics } from "./metrics.ts";
 import { fitLogisticRegression, predictClasses } from "./logistic_regression.ts";
@@ -105,7 +106,7 @@ export interface TopKInputs {
   /** Per-trial activations [n, d] that the features are ranked by (mean-pooled SAE features). */
   selection: Matrix;
   /** Probe input [n, blocks·d] (e.g. mean- and max-pooled SAE features side by side). */
-  probeInput: Matrix;
+  probeInput: Matrix | DesignMatrix;
   labels: Int32Array;
   nClasses: number;
 }
@@ -156,7 +157,7 @@ export function topKCurve(
     const perClass = topKFor(k);
     const kept = unionOfFeatures(perClass);
     const evaluation = k === "all" && unmasked ? unmasked : fitAndEvaluate(
-      selectColumns(inputs.probeInput, probeColumns(kept, d, blocks)),
+      designColumns(inputs.probeInput, probeColumns(kept, d, blocks)),
       inputs.labels,
       inputs.nClasses,
       split,
@@ -182,21 +183,29 @@ export function oracleTopKCurve(
   fitOptions: ProbeFitOptions,
 ): OracleTopKPoint[] {
   const d = inputs.selection.cols;
-  blocksOf(inputs);
+  const blocks = blocksOf(inputs);
   const topKFor = trainTopK(inputs, split, criterion);
-  const train = selectRows(inputs.probeInput, split.train);
+  const train = designRows(inputs.probeInput, split.train);
   const y = split.train.map((r) => inputs.labels[r]);
   return kValues.map((k) => {
     const perClass = topKFor(k);
-    const keep = perClass.map((list) => new Set(list));
-    const masked = new Float32Array(train.data.length);
-    const cols = train.cols;
-    for (let i = 0; i < train.rows; i++) {
-      for (let j = 0; j < cols; j++) {
-        if (keep[y[i]].has(j % d)) masked[i * cols + j] = train.data[i * cols + j];
+    // A feature in no class's list is zero in every trial: its columns are left out of the copy
+    // (an all-zero column standardises to zero and keeps zero weight, so the fit is the same).
+    const cols = probeColumns(unionOfFeatures(perClass), d, blocks);
+    const kept = designColumns(train, cols);
+    let x: DesignMatrix | Matrix = kept;
+    if (!perClass.every((list) => list.length === d)) {
+      const keep = perClass.map((list) => new Set(list));
+      const masked = new Float32Array(train.rows * cols.length);
+      const row = new Float64Array(cols.length);
+      for (let i = 0; i < train.rows; i++) {
+        readDesignRow(kept, i, row);
+        for (let j = 0; j < cols.length; j++) {
+          if (keep[y[i]].has(cols[j] % d)) masked[i * cols.length + j] = row[j];
+        }
       }
+      x = { data: masked, rows: train.rows, cols: cols.length };
     }
-    const x = { data: masked, rows: train.rows, cols };
     const model = fitLogisticRegression(x, y, inputs.nClasses, {
       c: fitOptions.c,
       gradientTolerance: fitOptions.gradientTolerance,
