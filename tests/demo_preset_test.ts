@@ -54,6 +54,19 @@ Deno.test("demo: the SAE overrides replace any preset's values and leave the res
   assert.equal(one.sae.totalTrainingTokens, 500_000);
 });
 
+Deno.test("demo: --size full's batchtopk settings hold for batchtopk only", () => {
+  const full = demoPlan("full", { expansionFactor: 128 });
+  assert.equal(full.sae.architecture, "batchtopk");
+  assert.equal(full.sae.k, 64);
+  assert.equal(full.sae.decoderInitNorm, 0.59);
+  assert.equal(full.sae.resampleDeadEvery, 25);
+  assert.deepEqual(demoPlan("full", { architecture: "batchtopk" }).sae, demoPlan("full").sae);
+  const relu = demoPlan("full", { architecture: "relu" }).sae;
+  assert.equal(relu.k, undefined);
+  assert.equal(relu.decoderInitNorm, undefined);
+  assert.equal(relu.resampleDeadEvery, undefined);
+});
+
 Deno.test("demo: a bad --size or --architecture is one line and exit 1, before any work", async () => {
   const size = await runCliFile("demo", ["--size", "huge"]);
   assert.equal(size.code, 1);

@@ -79,6 +79,10 @@ interface SizePreset {
   l1Coefficient: number;
   /** The SAE type; default relu, the earlier Python pipeline's. */
   architecture?: SaeArchitecture;
+  /** Training settings beyond the defaults (SAE_CONFIG_DEFAULTS). */
+  training?: Partial<
+    Pick<SaeTrainConfig, "k" | "decoderInitNorm" | "resampleDeadEvery" | "resampleDeadUntil">
+  >;
 }
 
 /** The demo model: REVE's architecture at a width the software adapter runs in seconds. */
@@ -131,10 +135,14 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     trainBatchSizeTokens: 4096,
     lr: 2e-3,
     l1Coefficient: 1e-3,
-    // Measured at d_sae 8192 on the full data (BENCHMARKS.md, "SAE at d_sae 8192"): batchtopk
-    // (k 32) passes explained variance 0.8 within 50 steps; relu trades it against L0 in the
-    // hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3).
+    // Measured at d_sae 8192 on the full data (BENCHMARKS.md, "SAE at d_sae 8192"): relu trades
+    // explained variance against L0 in the hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3);
+    // batchtopk keeps most features alive only when its first reconstruction overshoots (an
+    // undershooting start lets the first winners grow and take every token: 86 % silent at
+    // c 0.1, k 32), and k 64 halves the competition: c 0.59 (about 2× overshoot) and k 64 left
+    // 7.6 % silent after 49 steps where k 32 left 45 %. Resampling catches features that die later.
     architecture: "batchtopk",
+    training: { k: 64, decoderInitNorm: 0.59, resampleDeadEvery: 25, resampleDeadUntil: 0.75 },
   },
   // The earlier Python pipeline's job: reve-base's widths on all of BCIC2a (5,184 trials).
   "reve-base": {
@@ -189,15 +197,17 @@ export interface DemoPlan {
   blockLayer: number;
   /** The hook of the random model (a given `--model` resolves block_layer against its own depth). */
   hookName: string;
-  sae: Pick<
-    SaeTrainConfig,
-    | "architecture"
-    | "expansionFactor"
-    | "totalTrainingTokens"
-    | "trainBatchSizeTokens"
-    | "lr"
-    | "l1Coefficient"
-  >;
+  sae:
+    & Pick<
+      SaeTrainConfig,
+      | "architecture"
+      | "expansionFactor"
+      | "totalTrainingTokens"
+      | "trainBatchSizeTokens"
+      | "lr"
+      | "l1Coefficient"
+    >
+    & SizePreset["training"];
 }
 
 /** Resolves a size preset and the user's overrides into what the demo runs. */
@@ -221,6 +231,10 @@ export function demoPlan(size: DemoSize, overrides: DemoOverrides = {}): DemoPla
       trainBatchSizeTokens: preset.trainBatchSizeTokens,
       lr: preset.lr,
       l1Coefficient: preset.l1Coefficient,
+      // Tuned for the preset's own architecture: another one starts from the defaults.
+      ...((defined.architecture ?? preset.architecture) === preset.architecture
+        ? preset.training
+        : {}),
       ...defined,
     },
   };
