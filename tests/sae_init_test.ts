@@ -6,14 +6,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Rng } from "../compute/data/rng.ts";
-import { defaultSaeConfig, type SaeTrainConfig } from "../compute/sae/config.ts";
-import { initSaeWeights } from "../compute/sae/init.ts";
+import {
+  defaultSaeConfig,
+  FITTED_DECODER_INIT_NORM,
+  type SaeTrainConfig,
+} from "../compute/sae/config.ts";
+import { fitDecoderInitNorm, INIT_OVERSHOOT, initSaeWeights } from "../compute/sae/init.ts";
 import { explainedVarianceWarning } from "../compute/sae/metrics.ts";
 import { ShardStream, ShuffledActivationStore } from "../compute/sae/activation_store.ts";
 import { trainSae } from "../compute/sae/trainer.ts";
 import { loadTrainState } from "../compute/sae/checkpoint.ts";
 import { parseTrainLog } from "../schema/run_folder.ts";
-import { encodeRef } from "../kernels/sae_encode.ts";
+import { encodeRef, kthLargest } from "../kernels/sae_encode.ts";
 
 const D = 32;
 const EXPANSION = 16;
@@ -148,6 +152,78 @@ Deno.test("a run that does not learn warns in train_log.jsonl and once on the te
     delete saved.training.decoderInitNorm;
     await Deno.writeTextFile(cfgPath, JSON.stringify(saved));
     assert.equal((await loadTrainState(join(dir, "small"))).cfg.decoderInitNorm, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** r = Σ⟨x − b_dec, x̂ − b_dec⟩ / Σ‖x − b_dec‖² of a TopK SAE's first reconstruction (CPU reference). */
+function topkOvershoot(cfg: SaeTrainConfig, x: Float32Array, n: number, d: number): number {
+  const m = d * cfg.expansionFactor;
+  const w = initSaeWeights(cfg, x, n);
+  const pre = encodeRef(x, n, d, m, w.wEnc, w.bEnc, w.bDec);
+  let along = 0;
+  let norm = 0;
+  for (let t = 0; t < n; t++) {
+    const row = pre.subarray(t * m, (t + 1) * m);
+    const thr = Math.max(kthLargest(row, cfg.k), 0);
+    for (let j = 0; j < d; j++) {
+      let xhat = 0;
+      row.forEach((a, f) => {
+        if (a > 0 && a >= thr) xhat += a * w.wDec[f * d + j];
+      });
+      const xc = x[t * d + j] - w.bDec[j];
+      along += xc * xhat;
+      norm += xc * xc;
+    }
+  }
+  return along / norm;
+}
+
+Deno.test("a fitted start overshoots x − b_dec by INIT_OVERSHOOT along it, or is the unit map", () => {
+  const d = 16;
+  const n = 256;
+  const x = tokens(n, d, 8);
+  // Wide and k 32: the unit map overshoots, so c² brings it down to INIT_OVERSHOOT exactly.
+  const wide = defaultSaeConfig(d, { architecture: "topk", expansionFactor: 64, k: 32 });
+  assert.equal(wide.decoderInitNorm, FITTED_DECODER_INIT_NORM);
+  const unitWide = topkOvershoot({ ...wide, decoderInitNorm: 1 }, x, n, d);
+  assert.ok(unitWide > 2 * INIT_OVERSHOOT, `unit overshoot ${unitWide}: no test`);
+  const c = fitDecoderInitNorm(wide, x, n);
+  assert.ok(Math.abs(c - Math.sqrt(INIT_OVERSHOOT / unitWide)) < 1e-6, `c ${c}`);
+  const fitted = topkOvershoot({ ...wide, decoderInitNorm: c }, x, n, d);
+  assert.ok(Math.abs(fitted - INIT_OVERSHOOT) < 1e-4, `fitted overshoot ${fitted}`);
+  // Narrow and k 1: the unit map undershoots and stays.
+  const narrow = defaultSaeConfig(d, { architecture: "batchtopk", expansionFactor: 1, k: 1 });
+  assert.ok(topkOvershoot({ ...narrow, decoderInitNorm: 1 }, x, n, d) < INIT_OVERSHOOT);
+  assert.equal(fitDecoderInitNorm(narrow, x, n), 1);
+  assert.throws(
+    () => defaultSaeConfig(d, { architecture: "jumprelu", decoderInitNorm: 0 }),
+    /does not apply to jumprelu/,
+  );
+});
+
+Deno.test("training from a fitted start saves the fitted c in cfg.json", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sae_init_" });
+  try {
+    const d = 8;
+    const x = tokens(1024, d, 9);
+    const cfg = defaultSaeConfig(d, {
+      architecture: "batchtopk",
+      expansionFactor: 32,
+      k: 16,
+      trainBatchSizeTokens: 64,
+      totalTrainingTokens: 64 * 2,
+      nBatchesInBuffer: 2,
+    });
+    const source = new ShuffledActivationStore(ShardStream.fromArray(x, d), 128, 5);
+    await trainSae(cfg, source, { out: dir });
+    const saved = JSON.parse(await Deno.readTextFile(join(dir, "sae", "cfg.json")));
+    // The sample the trainer fits on is the store's first 128 tokens, in its shuffled order.
+    const first = await new ShuffledActivationStore(ShardStream.fromArray(x, d), 128, 5).next(128);
+    assert.equal(saved.decoder_init_norm, fitDecoderInitNorm(cfg, first, 128));
+    assert.ok(saved.decoder_init_norm > 0 && saved.decoder_init_norm < 1);
+    assert.equal(saved.training.decoderInitNorm, saved.decoder_init_norm);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -143,6 +143,8 @@ function trainConfig(overrides: Partial<SaeTrainConfig>): SaeTrainConfig {
     architecture: "batchtopk",
     expansionFactor: TM / TD,
     k: 2,
+    // An undershooting start, where the first winners take over and many features fall silent.
+    decoderInitNorm: 0.1,
     lr: 1e-2,
     trainBatchSizeTokens: 128,
     totalTrainingTokens: 128 * 40,

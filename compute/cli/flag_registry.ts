@@ -441,7 +441,8 @@ const K_AUX: FlagSpec = {
 const DECODER_INIT_NORM: FlagSpec = {
   name: "decoder_init_norm",
   type: "number",
-  help: "initial decoder-row norm c, W_enc = c²·W_decᵀ (0: 1 for jumprelu, else 0.1)",
+  help:
+    "initial decoder-row norm c, W_enc = c²·W_decᵀ (0: 0.1 for relu, 1 for jumprelu, fitted on the data for topk and batchtopk)",
   default: 0,
 };
 

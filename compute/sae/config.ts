@@ -58,8 +58,8 @@ export interface SaeTrainConfig {
   initEncoderAsDecoderTranspose: boolean;
   /**
    * c, the decoder-row norm of the initial map (SAELens's `decoder_init_norm`): decoder rows stay
-   * unit-norm, so the factor c² sits in W_enc (docs/ARCHITECTURE.md, "SAE"). 1 is the older init.
-   * Default: defaultDecoderInitNorm(architecture).
+   * unit-norm, so the factor c² sits in W_enc (docs/ARCHITECTURE.md, "SAE"). 1 is the older init;
+   * 0 fits c on the data. Default: defaultDecoderInitNorm(architecture).
    */
   decoderInitNorm: number;
   normalizeActivations: ActivationNormalization;
@@ -113,14 +113,18 @@ export const SAE_CONFIG_DEFAULTS: Readonly<
   chunkTokens: 0,
 };
 
+/** decoder_init_norm 0: c fitted on the initialisation sample (fitDecoderInitNorm in init.ts). */
+export const FITTED_DECODER_INIT_NORM = 0;
+
 /**
  * The initial decoder-row norm each architecture trains best from: 0.1 (SAELens's default) for
- * relu, topk and batchtopk, so the first reconstruction stays near b_dec whatever d_sae / d_in; 1
- * for jumprelu, whose absolute threshold would gate off every shrunken pre-activation
- * (docs/ARCHITECTURE.md, "SAE").
+ * relu, so the first reconstruction stays near b_dec whatever d_sae / d_in; fitted for topk and
+ * batchtopk, whose features die when the first reconstruction undershoots; 1 for jumprelu, whose
+ * absolute threshold would gate off every shrunken pre-activation (docs/ARCHITECTURE.md, "SAE").
  */
 export function defaultDecoderInitNorm(architecture: SaeArchitecture): number {
-  return architecture === "jumprelu" ? 1 : 0.1;
+  if (architecture === "jumprelu") return 1;
+  return architecture === "relu" ? 0.1 : FITTED_DECODER_INIT_NORM;
 }
 
 export function defaultSaeConfig(
@@ -195,8 +199,16 @@ export function validateSaeConfig(cfg: SaeTrainConfig): void {
   if ((cfg.architecture === "topk" || cfg.architecture === "batchtopk") && cfg.k > dSae) {
     throw new SaeConfigError(`k ${cfg.k} exceeds d_sae ${dSae}`);
   }
-  for (const n of ["lr", "bandwidth", "initialThreshold", "decoderInitNorm"] as const) {
+  for (const n of ["lr", "bandwidth", "initialThreshold"] as const) {
     if (!(cfg[n] > 0)) throw new SaeConfigError(`${n} must be > 0, got ${cfg[n]}`);
+  }
+  if (!(cfg.decoderInitNorm >= 0)) {
+    throw new SaeConfigError(`decoderInitNorm must be ≥ 0, got ${cfg.decoderInitNorm}`);
+  }
+  if (cfg.decoderInitNorm === FITTED_DECODER_INIT_NORM && cfg.architecture === "jumprelu") {
+    throw new SaeConfigError(
+      "decoderInitNorm 0 (fitted on the data) does not apply to jumprelu: its threshold is absolute",
+    );
   }
   for (const n of ["l1Coefficient", "lrEnd", "maxGradNorm", "auxCoefficient"] as const) {
     if (!(cfg[n] >= 0)) throw new SaeConfigError(`${n} must be ≥ 0, got ${cfg[n]}`);

@@ -5,6 +5,7 @@
 import { Rng } from "../data/rng.ts";
 import type { BDecInit, SaeTrainConfig } from "./config.ts";
 import { dSaeOf } from "./config.ts";
+import { kthLargest } from "../../kernels/sae_encode.ts";
 import type { SaeWeights } from "./sae.ts";
 
 export interface GeometricMedianOptions {
@@ -66,19 +67,10 @@ export function bDecFromSample(
   return Float32Array.from(how === "mean" ? mean(sample, n, d) : geometricMedian(sample, n, d));
 }
 
-/**
- * Initial weights; `sample` ([n, d_in]) sets b_dec. Deterministic for cfg.seed.
- *
- * The map is SAELens's: decoder rows of norm c and W_enc = W_decᵀ, so with relu each encode–decode
- * scales x − b_dec by about c²·d_sae/(2·d_in). Training keeps decoder rows unit-norm, so the rows
- * are stored unit-norm and the factor c² goes into W_enc: relu, topk and batchtopk are positively
- * homogeneous and rank pre-activations, so the map is the same and no renormalisation undoes it.
- */
-export function initSaeWeights(
+/** Random unit decoder rows and the encoder's directions (the same rows when tied). */
+function initialRows(
   cfg: SaeTrainConfig,
-  sample: ArrayLike<number>,
-  nSample: number,
-): SaeWeights {
+): { wDec: Float32Array<ArrayBuffer>; encRows: Float32Array<ArrayBuffer> } {
   const d = cfg.dIn;
   const m = dSaeOf(cfg);
   const rng = new Rng(cfg.seed);
@@ -97,7 +89,26 @@ export function initSaeWeights(
     return w;
   };
   const wDec = unitRows();
-  const encRows = cfg.initEncoderAsDecoderTranspose ? wDec : unitRows();
+  return { wDec, encRows: cfg.initEncoderAsDecoderTranspose ? wDec : unitRows() };
+}
+
+/**
+ * Initial weights; `sample` ([n, d_in]) sets b_dec. Deterministic for cfg.seed; cfg.decoderInitNorm
+ * must be resolved (> 0, see fitDecoderInitNorm).
+ *
+ * The map is SAELens's: decoder rows of norm c and W_enc = W_decᵀ, so with relu each encode–decode
+ * scales x − b_dec by about c²·d_sae/(2·d_in). Training keeps decoder rows unit-norm, so the rows
+ * are stored unit-norm and the factor c² goes into W_enc: relu, topk and batchtopk are positively
+ * homogeneous and rank pre-activations, so the map is the same and no renormalisation undoes it.
+ */
+export function initSaeWeights(
+  cfg: SaeTrainConfig,
+  sample: ArrayLike<number>,
+  nSample: number,
+): SaeWeights {
+  const d = cfg.dIn;
+  const m = dSaeOf(cfg);
+  const { wDec, encRows } = initialRows(cfg);
   const gain = cfg.decoderInitNorm ** 2;
   const wEnc = new Float32Array(d * m);
   for (let f = 0; f < m; f++) {
@@ -110,4 +121,56 @@ export function initSaeWeights(
     bDec: bDecFromSample(cfg.bDecInit, sample, nSample, d),
     logThreshold: new Float32Array(m).fill(Math.log(cfg.initialThreshold)),
   };
+}
+
+/** The most a fitted start's first reconstruction overshoots x − b_dec along it. */
+export const INIT_OVERSHOOT = 2;
+/** Tokens of the sample the fit encodes (the CPU encode costs d_in·d_sae per token). */
+const FIT_TOKENS = 512;
+
+/**
+ * c for decoder_init_norm 0: the unit map's first reconstruction is measured on the sample, as
+ * r = Σ⟨x − b_dec, x̂ − b_dec⟩ / Σ‖x − b_dec‖², and c² = min(1, INIT_OVERSHOOT / r). TopK's
+ * unit map overshoots by about k·E[cos²] of the k best-aligned directions, which grows with
+ * d_sae/d_in and k; an undershooting start lets the first winners grow and take every token, an
+ * overshooting one makes winners shrink and others take their place (docs/ARCHITECTURE.md, "SAE").
+ */
+export function fitDecoderInitNorm(
+  cfg: SaeTrainConfig,
+  sample: ArrayLike<number>,
+  nSample: number,
+): number {
+  const d = cfg.dIn;
+  const m = dSaeOf(cfg);
+  const { wDec, encRows } = initialRows(cfg);
+  const bDec = bDecFromSample(cfg.bDecInit, sample, nSample, d);
+  const n = Math.min(nSample, FIT_TOKENS);
+  const xc = new Float64Array(d);
+  const pre = new Float64Array(m);
+  const xhat = new Float64Array(d);
+  let along = 0;
+  let norm = 0;
+  for (let t = 0; t < n; t++) {
+    for (let j = 0; j < d; j++) xc[j] = sample[t * d + j] - bDec[j];
+    for (let f = 0; f < m; f++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += encRows[f * d + j] * xc[j];
+      pre[f] = s;
+    }
+    const keep = cfg.architecture === "topk" || cfg.architecture === "batchtopk"
+      ? Math.max(kthLargest(pre, cfg.k), 0)
+      : 0;
+    xhat.fill(0);
+    for (let f = 0; f < m; f++) {
+      if (pre[f] > 0 && pre[f] >= keep) {
+        for (let j = 0; j < d; j++) xhat[j] += pre[f] * wDec[f * d + j];
+      }
+    }
+    for (let j = 0; j < d; j++) {
+      along += xc[j] * xhat[j];
+      norm += xc[j] * xc[j];
+    }
+  }
+  const r = norm > 0 ? along / norm : 0;
+  return r > INIT_OVERSHOOT ? Math.sqrt(INIT_OVERSHOOT / r) : 1;
 }

@@ -12,6 +12,7 @@ import type { SaeKernelConfig } from "../../kernels/sae_common.ts";
 import {
   auxModeOf,
   dSaeOf,
+  FITTED_DECODER_INIT_NORM,
   resampleDue,
   resampleEncoderScale,
   type SaeTrainConfig,
@@ -20,7 +21,7 @@ import {
 } from "./config.ts";
 import { resampleDeadFeatures } from "./resample.ts";
 import type { ActivationSource } from "./activation_store.ts";
-import { initSaeWeights } from "./init.ts";
+import { fitDecoderInitNorm, initSaeWeights } from "./init.ts";
 import { SaeGpu, type SaeWeights } from "./sae.ts";
 import { densePathFor, ghostMatmulFor } from "../../kernels/sae_dense.ts";
 import { learningRate, sparsityCoefficient } from "./schedule.ts";
@@ -193,6 +194,9 @@ export async function trainSae(
       for (const v of sample) sq += v * v;
       normFactor = Math.sqrt(cfg.dIn / Math.max(sq / nSample, 1e-30));
       scaleInPlace(sample, normFactor);
+    }
+    if (cfg.decoderInitNorm === FITTED_DECODER_INIT_NORM) {
+      cfg = { ...cfg, decoderInitNorm: fitDecoderInitNorm(cfg, sample, nSample) };
     }
     weights = initSaeWeights(cfg, sample, nSample);
   }
