@@ -58,13 +58,11 @@ Deno.test("demo: --size full's batchtopk settings hold for batchtopk only", () =
   const full = demoPlan("full", { expansionFactor: 128 });
   assert.equal(full.sae.architecture, "batchtopk");
   assert.equal(full.sae.k, 64);
-  assert.equal(full.sae.decoderInitNorm, 0.59);
-  assert.equal(full.sae.resampleDeadEvery, 25);
+  assert.equal(full.sae.deadFeatureWindow, 25);
   assert.deepEqual(demoPlan("full", { architecture: "batchtopk" }).sae, demoPlan("full").sae);
   const relu = demoPlan("full", { architecture: "relu" }).sae;
   assert.equal(relu.k, undefined);
-  assert.equal(relu.decoderInitNorm, undefined);
-  assert.equal(relu.resampleDeadEvery, undefined);
+  assert.equal(relu.deadFeatureWindow, undefined);
 });
 
 Deno.test("demo: a bad --size or --architecture is one line and exit 1, before any work", async () => {

@@ -81,7 +81,7 @@ interface SizePreset {
   architecture?: SaeArchitecture;
   /** Training settings beyond the defaults (SAE_CONFIG_DEFAULTS). */
   training?: Partial<
-    Pick<SaeTrainConfig, "k" | "decoderInitNorm" | "resampleDeadEvery" | "resampleDeadUntil">
+    Pick<SaeTrainConfig, "k" | "deadFeatureWindow">
   >;
 }
 
@@ -136,13 +136,12 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     lr: 2e-3,
     l1Coefficient: 1e-3,
     // Measured at d_sae 8192 on the full data (BENCHMARKS.md, "SAE at d_sae 8192"): relu trades
-    // explained variance against L0 in the hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3);
-    // batchtopk keeps most features alive only when its first reconstruction overshoots (an
-    // undershooting start lets the first winners grow and take every token: 86 % silent at
-    // c 0.1, k 32), and k 64 halves the competition: c 0.59 (about 2× overshoot) and k 64 left
-    // 7.6 % silent after 49 steps where k 32 left 45 %. Resampling catches features that die later.
+    // explained variance against L0 in the hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3).
+    // batchtopk keeps features alive from its fitted start, and k 64 halves the competition for
+    // places (7.6 % silent after 49 steps where k 32 left 45 %); AuxK acts on features silent for
+    // 25 steps, where the default window (1,000) is longer than the run.
     architecture: "batchtopk",
-    training: { k: 64, decoderInitNorm: 0.59, resampleDeadEvery: 25, resampleDeadUntil: 0.75 },
+    training: { k: 64, deadFeatureWindow: 25 },
   },
   // The earlier Python pipeline's job: reve-base's widths on all of BCIC2a (5,184 trials).
   "reve-base": {

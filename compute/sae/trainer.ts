@@ -13,8 +13,8 @@ import {
   auxModeOf,
   dSaeOf,
   FITTED_DECODER_INIT_NORM,
+  RESAMPLE_ENCODER_SCALE,
   resampleDue,
-  resampleEncoderScale,
   type SaeTrainConfig,
   totalSteps,
   validateSaeConfig,
@@ -380,7 +380,7 @@ async function resampleSilentFeatures(
     dead,
     x,
     xhat: await readback(sae.gpu, sae.bufs.xhat),
-    encoderScale: resampleEncoderScale(cfg.architecture),
+    encoderScale: RESAMPLE_ENCODER_SCALE,
     // A seed per step: a resumed run resamples exactly as an uninterrupted one.
     seed: (cfg.seed ^ Math.imul(done, 0x9e3779b1)) >>> 0,
   });
