@@ -17,6 +17,7 @@ import { encodeRef, kthLargest } from "./sae_encode.ts";
 type BackwardEntry =
   | "grad_pre"
   | "grad_pre_dead"
+  | "grad_pre_auxk"
   | "grad_w_dec"
   | "grad_w_enc"
   | "grad_b_enc"
@@ -35,6 +36,7 @@ function workgroupsFor(
   switch (e) {
     case "grad_pre":
     case "grad_pre_dead":
+    case "grad_pre_auxk":
       return [nChunk, 1];
     case "grad_w_dec":
       return rowCellWorkgroups(cfg.dIn, cfg.dSae);

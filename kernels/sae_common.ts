@@ -145,12 +145,14 @@ export interface SaeStepBuffers {
   pre: Tensor<"f32">[];
   dpre: Tensor<"f32">; // [chunk, d_sae]
   /**
-   * Per token of the current chunk: its active features in order (rows of d_sae), then the tokens'
-   * counts at n_chunk · d_sae (one buffer, so kernels stay within 8 storage bindings).
+   * Per token of the current chunk, a row of d_sae: its active features in order from the front,
+   * the dead features AuxK selects but that are not active from the back; then the active counts
+   * at n_chunk · d_sae and the AuxK-only counts after them (one buffer, so kernels stay within 8
+   * storage bindings).
    */
-  act: Tensor<"u32">; // [chunk · d_sae + chunk]
-  /** Per feature: the chunk's tokens where it is active (rows of n_chunk), then the counts. */
-  feat: Tensor<"u32">; // [d_sae · chunk + d_sae]
+  act: Tensor<"u32">; // [chunk · d_sae + 2 · chunk]
+  /** Per feature, a row of n_chunk: the same split over tokens, then the two counts. */
+  feat: Tensor<"u32">; // [d_sae · chunk + 2 · d_sae]
   grads: SaeParamTensors;
   sinceFired: Tensor<"u32">; // [d_sae]
   fired: Tensor<"u32">; // [d_sae]

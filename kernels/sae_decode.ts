@@ -14,7 +14,7 @@ import {
   type SaeStepBuffers,
 } from "./sae_common.ts";
 
-type DecodeEntry = "decode" | "aux_decode" | "token_loss" | "aux_loss";
+type DecodeEntry = "decode" | "aux_decode" | "auxk_decode" | "token_loss" | "aux_loss";
 
 /** Records one sae_decode.wgsl entry point over chunk `chunk`. */
 export function decodeKernel(

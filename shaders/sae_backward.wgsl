@@ -22,9 +22,9 @@
 @group(0) @binding(16) var<storage, read_write> dxc: array<f32>;   // [n_batch, d_in] dL/d(x − b_dec)
 @group(0) @binding(17) var<storage, read_write> g_b_dec: array<f32>;
 @group(0) @binding(18) var<storage, read_write> fired: array<u32>; // [d_sae] tokens firing this step
-@group(0) @binding(19) var<storage, read> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [n_chunk] counts
+@group(0) @binding(19) var<storage, read> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [2, n_chunk] counts
 @group(0) @binding(20) var<storage, read> scan: array<u32>;        // [0] dead count, dead list
-@group(0) @binding(21) var<storage, read> feat_list: array<u32>;    // [d_sae, n_chunk] lists, then [d_sae] counts
+@group(0) @binding(21) var<storage, read> feat_list: array<u32>;    // [d_sae, n_chunk] lists, then [2, d_sae] counts
 
 fn first_chunk() -> bool {
   return params.tok0 == 0u;
@@ -107,7 +107,7 @@ fn grad_pre(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
   }
 }
 
-// After grad_pre, with an auxiliary loss: dL/dpre of the dead features that are not active (the
+// After grad_pre, with ghost grads: dL/dpre of the dead features that are not active (the
 // auxiliary path only), one workgroup per token walking the dead list. A separate entry point so
 // each binds at most 8 storage buffers.
 @compute @workgroup_size(64)
@@ -126,8 +126,23 @@ fn grad_pre_dead(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   }
 }
 
-// dL/dW_dec[f, d] = Σ_t z[t,f]·de[t,d] over f's token list, + aux[t,f]·dg[t,d] for a dead f; also
-// counts the tokens where f fired. One feature per row cell (row_cell), four columns per invocation.
+// After grad_pre, with AuxK: dL/dpre of the features AuxK selects that are not active (their
+// derivative is 1), one workgroup per token walking the back of its row (sae_encode's compact).
+@compute @workgroup_size(64)
+fn grad_pre_auxk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wid.x;
+  let m = params.d_sae;
+  let tg = params.tok0 + t;
+  let n_auxk = act_list[params.n_chunk * m + params.n_chunk + t];
+  for (var j = lid.x; j < n_auxk; j += 64u) {
+    let f = act_list[t * m + m - 1u - j];
+    dpre[t * m + f] = dg_dot(tg, f);
+  }
+}
+
+// dL/dW_dec[f, d] = Σ_t z[t,f]·de[t,d] over f's token list, + aux[t,f]·dg[t,d] for a dead f (under
+// AuxK over its active tokens and the AuxK-only ones at the back of its row); also counts the tokens
+// where f fired. One feature per row cell (row_cell), four columns per invocation.
 @compute @workgroup_size(64)
 fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -146,7 +161,22 @@ fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
     let t = feat_list[f * params.n_chunk + i];
     acc += pre[t * m + f] * row4(true, (params.tok0 + t) * n, c);
   }
-  if (AUX != 0u && is_dead(f)) {
+  if (AUX == 2u && is_dead(f)) {
+    for (var i = 0u; i < count; i++) {
+      let t = feat_list[f * params.n_chunk + i];
+      let tg = params.tok0 + t;
+      let a = aux_act(pre[t * m + f], tg, f);
+      if (a != 0.0) {
+        acc += a * row4(false, tg * n, c);
+      }
+    }
+    let n_auxk = feat_list[m * params.n_chunk + m + f];
+    for (var j = 0u; j < n_auxk; j++) {
+      let t = feat_list[f * params.n_chunk + params.n_chunk - 1u - j];
+      acc += pre[t * m + f] * row4(false, (params.tok0 + t) * n, c);
+    }
+  }
+  if (AUX == 1u && is_dead(f)) {
     for (var t = 0u; t < params.n_chunk; t++) {
       let tg = params.tok0 + t;
       let a = aux_act(pre[t * m + f], tg, f);
@@ -166,8 +196,8 @@ fn grad_w_dec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
   }
 }
 
-// dL/dW_enc[d, f] = Σ_t (x − b_dec)[t,d]·dpre[t,f] over f's token list (every token for a dead
-// feature under ghost grads/AuxK): one feature and four d_in rows per invocation.
+// dL/dW_enc[d, f] = Σ_t (x − b_dec)[t,d]·dpre[t,f] over f's token list and its AuxK-only tokens
+// (every token for a dead feature under ghost grads): one feature and four d_in rows per invocation.
 @compute @workgroup_size(64)
 fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
   let f = gid.x;
@@ -180,8 +210,8 @@ fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = cols4(d0);
   let b = vec4<f32>(b_dec[c.x], b_dec[c.y], b_dec[c.z], b_dec[c.w]);
   var acc = vec4<f32>(0.0);
-  if (AUX != 0u && is_dead(f)) {
-    // A dead feature's auxiliary gradient reaches tokens outside its active list.
+  if (AUX == 1u && is_dead(f)) {
+    // A dead feature's ghost gradient reaches every token.
     for (var t = 0u; t < params.n_chunk; t++) {
       let g = dpre[t * m + f];
       if (g != 0.0) {
@@ -193,6 +223,13 @@ fn grad_w_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
     let count = feat_list[params.d_sae * params.n_chunk + f];
     for (var i = 0u; i < count; i++) {
       let t = feat_list[f * params.n_chunk + i];
+      let row = (params.tok0 + t) * n;
+      acc += (vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]) - b) * dpre[t * m + f];
+    }
+    // Zero for a live feature: AuxK selects dead ones only.
+    let n_auxk = feat_list[m * params.n_chunk + m + f];
+    for (var j = 0u; j < n_auxk; j++) {
+      let t = feat_list[f * params.n_chunk + params.n_chunk - 1u - j];
       let row = (params.tok0 + t) * n;
       acc += (vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]) - b) * dpre[t * m + f];
     }
@@ -219,9 +256,9 @@ fn grad_b_enc(@builtin(global_invocation_id) gid: vec3<u32>) {
   g_b_enc[f] = select(g_b_enc[f], 0.0, first_chunk()) + acc;
 }
 
-// dL/d(x − b_dec)[t, d] = Σ_f dpre[t,f]·W_enc[d,f] over the token's active list and the dead
-// features that are not active (dpre is zero elsewhere); one token per row cell (row_cell), four
-// columns per invocation.
+// dL/d(x − b_dec)[t, d] = Σ_f dpre[t,f]·W_enc[d,f] over the token's active list and its auxiliary
+// features that are not active (AuxK's from the back of its row, every dead one under ghost grads;
+// dpre is zero elsewhere); one token per row cell (row_cell), four columns per invocation.
 @compute @workgroup_size(64)
 fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -241,7 +278,14 @@ fn grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
     let f = act_list[t * m + i];
     acc += dpre[t * m + f] * vec4<f32>(w_enc[c.x + f], w_enc[c.y + f], w_enc[c.z + f], w_enc[c.w + f]);
   }
-  if (AUX != 0u) {
+  if (AUX == 2u) {
+    let n_auxk = act_list[params.n_chunk * m + params.n_chunk + t];
+    for (var j = 0u; j < n_auxk; j++) {
+      let f = act_list[t * m + m - 1u - j];
+      acc += dpre[t * m + f] * vec4<f32>(w_enc[c.x + f], w_enc[c.y + f], w_enc[c.z + f], w_enc[c.w + f]);
+    }
+  }
+  if (AUX == 1u) {
     let n_dead = scan[0];
     for (var i = 0u; i < n_dead; i++) {
       let f = scan[DEAD_LIST + i];

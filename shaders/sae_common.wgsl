@@ -68,7 +68,12 @@ fn aux_act(v: f32, t: u32, f: u32) -> f32 {
   if (AUX == 1u) {
     return exp(min(v, EXP_CLAMP));
   }
-  return select(0.0, v, order_key(v) >= key_thr[params.n_batch + t]);
+  return select(0.0, v, is_auxk(v, t, f));
+}
+
+// Whether AuxK selects dead feature f for global token t (among the token's top k_aux dead keys).
+fn is_auxk(v: f32, t: u32, f: u32) -> bool {
+  return AUX == 2u && is_dead(f) && order_key(v) >= key_thr[params.n_batch + t];
 }
 
 // d aux_act / d pre (0 past the clamp, where the clamped exponential is flat).
@@ -79,7 +84,7 @@ fn aux_deriv(v: f32, t: u32, f: u32) -> f32 {
   if (AUX == 1u) {
     return select(0.0, exp(v), v < EXP_CLAMP);
   }
-  return select(0.0, 1.0, order_key(v) >= key_thr[params.n_batch + t]);
+  return select(0.0, 1.0, is_auxk(v, t, f));
 }
 
 // Kernels over (row, 4 consecutive d_in columns) cells with 64-invocation workgroups: the first

@@ -18,7 +18,7 @@
 @group(0) @binding(12) var<storage, read_write> dg: array<f32>;    // [n_batch, d_in] dL/d aux_out
 // Per token: Σe², ‖x‖², ‖x̂‖², x·x̂, Σz, count(z≠0), main loss, auxiliary loss.
 @group(0) @binding(13) var<storage, read_write> stats: array<f32>; // [n_batch, 8]
-@group(0) @binding(14) var<storage, read> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [n_chunk] counts
+@group(0) @binding(14) var<storage, read> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [2, n_chunk] counts
 
 // Four consecutive output columns per invocation (explicit accumulators: llvmpipe spills indexed
 // arrays); one token per row cell (row_cell), walking that token's active-feature list.
@@ -66,7 +66,8 @@ fn decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
   store4(true, tg, d0, acc);
 }
 
-// Loops over the dead-feature list only (scan[DEAD_LIST..]).
+// Ghost grads: every dead feature contributes, so this loops over the dead-feature list
+// (scan[DEAD_LIST..]).
 @compute @workgroup_size(64)
 fn aux_decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -87,6 +88,38 @@ fn aux_decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_
     if (a != 0.0) {
       acc += a * w_dec4(f, c);
     }
+  }
+  store4(false, tg, d0, acc);
+}
+
+// AuxK: only the token's k_aux selected dead features contribute: the active ones among its active
+// list (aux_act is zero for the rest) and the AuxK-only ones from the back of its row (sae_encode's
+// compact), so the work follows k_aux, not the number of dead features.
+@compute @workgroup_size(64)
+fn auxk_decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+               @builtin(local_invocation_id) lid: vec3<u32>) {
+  let cell = row_cell(gid.x, wid.y, lid.x);
+  let d0 = cell.x;
+  let t = cell.y;
+  if (t >= params.n_chunk) {
+    return;
+  }
+  let m = params.d_sae;
+  let tg = params.tok0 + t;
+  let c = dec_cols(min(d0, params.d_in - 1u));
+  var acc = vec4<f32>(0.0);
+  let count = act_list[params.n_chunk * m + t];
+  for (var i = 0u; i < count; i++) {
+    let f = act_list[t * m + i];
+    let a = aux_act(pre[t * m + f], tg, f);
+    if (a != 0.0) {
+      acc += a * w_dec4(f, c);
+    }
+  }
+  let n_auxk = act_list[params.n_chunk * m + params.n_chunk + t];
+  for (var j = 0u; j < n_auxk; j++) {
+    let f = act_list[t * m + m - 1u - j];
+    acc += pre[t * m + f] * w_dec4(f, c);
   }
   store4(false, tg, d0, acc);
 }

@@ -16,10 +16,10 @@
 // [272..272 + d_sae) the dead features' indices.
 @group(0) @binding(9) var<storage, read_write> scan: array<atomic<u32>>;
 @group(0) @binding(10) var<storage, read_write> run_thr: array<f32>; // [1] BatchTopK threshold
-// Per token of the chunk: the active features in increasing order, and how many there are.
-@group(0) @binding(11) var<storage, read_write> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [n_chunk] counts
-// Per feature: the chunk's tokens where it is active, in increasing order, and how many.
-@group(0) @binding(12) var<storage, read_write> feat_list: array<u32>;    // [d_sae, n_chunk] lists, then [d_sae] counts
+// Per token of the chunk: its active features and AuxK-only features (see `compact`).
+@group(0) @binding(11) var<storage, read_write> act_list: array<u32>;     // [n_chunk, d_sae] lists, then [2, n_chunk] counts
+// Per feature: the chunk's tokens where it is active or AuxK-only (see `compact_features`).
+@group(0) @binding(12) var<storage, read_write> feat_list: array<u32>;    // [d_sae, n_chunk] lists, then [2, d_sae] counts
 
 // `encode` register tile: 4 tokens × 4 features per invocation, one variable per accumulator
 // (llvmpipe spills loop-indexed arrays to memory).
@@ -108,9 +108,14 @@ fn radix_step(shift: u32, prefix: u32, remaining: u32, h: ptr<function, array<u3
   sh_remaining = rem;
 }
 
-// The k-th largest selection key of one token (0 when fewer than k keys are non-zero).
+// The k-th largest selection key of one token (0 when fewer than k keys are non-zero): over every
+// feature, or for AuxK over the dead list only (a fraction of d_sae once features die).
 fn token_threshold(t: u32, lid: u32, k: u32, aux: bool) -> u32 {
   let m = params.d_sae;
+  var n = m;
+  if (aux) {
+    n = atomicLoad(&scan[0]);
+  }
   if (lid == 0u) {
     sh_prefix = 0u;
     sh_remaining = k;
@@ -121,7 +126,11 @@ fn token_threshold(t: u32, lid: u32, k: u32, aux: bool) -> u32 {
     workgroupBarrier();
     let prefix = sh_prefix;
     let mask = select(0u, 0xFFFFFFFFu << ((shift + 8u) & 31u), rpass > 0u);
-    for (var f = lid; f < m; f += 256u) {
+    for (var i = lid; i < n; i += 256u) {
+      var f = i;
+      if (aux) {
+        f = atomicLoad(&scan[DEAD_LIST + i]);
+      }
       let key = select_key(pre[t * m + f], f, aux);
       if ((key & mask) == prefix) {
         atomicAdd(&hist[(key >> shift) & 255u], 1u);
@@ -258,9 +267,12 @@ fn batch_select(@builtin(local_invocation_id) lid: vec3<u32>) {
 }
 
 var<workgroup> block_counts: array<u32, 64>;
+var<workgroup> block_auxk: array<u32, 64>;
 
-// The active-feature list of each token (one workgroup per token): each invocation takes a
-// contiguous block of features, so the list comes out sorted and the same on every run.
+// Each token's row of d_sae slots holds its active features from the front and, under AuxK, the
+// dead features AuxK selects that are not active from the back (disjoint sets, so they fit); the
+// counts follow the rows: [n_chunk] active, then [n_chunk] AuxK-only. One workgroup per token;
+// each invocation takes a contiguous block of features, so the lists are the same on every run.
 @compute @workgroup_size(64)
 fn compact(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = wid.x;
@@ -270,34 +282,51 @@ fn compact(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   let f0 = lid.x * per;
   let f1 = min(f0 + per, m);
   var c = 0u;
+  var a = 0u;
   for (var f = f0; f < f1; f++) {
-    if (is_active(pre[t * m + f], tg, f)) {
+    let v = pre[t * m + f];
+    if (is_active(v, tg, f)) {
       c++;
+    } else if (is_auxk(v, tg, f)) {
+      a++;
     }
   }
   block_counts[lid.x] = c;
+  block_auxk[lid.x] = a;
   workgroupBarrier();
   if (lid.x == 0u) {
     var total = 0u;
+    var total_auxk = 0u;
     for (var i = 0u; i < 64u; i++) {
       let v = block_counts[i];
       block_counts[i] = total;
       total += v;
+      let w = block_auxk[i];
+      block_auxk[i] = total_auxk;
+      total_auxk += w;
     }
-    act_list[params.n_chunk * params.d_sae + t] = total;
+    act_list[params.n_chunk * m + t] = total;
+    act_list[params.n_chunk * m + params.n_chunk + t] = total_auxk;
   }
   workgroupBarrier();
   var o = t * m + block_counts[lid.x];
+  var b = block_auxk[lid.x];
   for (var f = f0; f < f1; f++) {
-    if (is_active(pre[t * m + f], tg, f)) {
+    let v = pre[t * m + f];
+    if (is_active(v, tg, f)) {
       act_list[o] = f;
       o++;
+    } else if (is_auxk(v, tg, f)) {
+      act_list[t * m + m - 1u - b] = f;
+      b++;
     }
   }
 }
 
-// The token list of each feature (one invocation per feature, tokens in increasing order), rows
-// of n_chunk entries.
+// Each feature's row of n_chunk slots holds the tokens where it is active from the front and, under
+// AuxK, the tokens where AuxK selects it but it is not active from the back, both in increasing
+// token order; the counts follow the rows: [d_sae] active, then [d_sae] AuxK-only. One invocation
+// per feature.
 @compute @workgroup_size(64)
 fn compact_features(@builtin(global_invocation_id) gid: vec3<u32>) {
   let f = gid.x;
@@ -307,11 +336,17 @@ fn compact_features(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let stride = params.n_chunk;
   var c = 0u;
+  var a = 0u;
   for (var t = 0u; t < params.n_chunk; t++) {
-    if (is_active(pre[t * m + f], params.tok0 + t, f)) {
+    let v = pre[t * m + f];
+    if (is_active(v, params.tok0 + t, f)) {
       feat_list[f * stride + c] = t;
       c++;
+    } else if (is_auxk(v, params.tok0 + t, f)) {
+      feat_list[f * stride + stride - 1u - a] = t;
+      a++;
     }
   }
-  feat_list[params.d_sae * params.n_chunk + f] = c;
+  feat_list[m * stride + f] = c;
+  feat_list[m * stride + m + f] = a;
 }

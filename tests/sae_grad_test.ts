@@ -101,6 +101,16 @@ for (const [arch, aux, tokenNorm] of CASES) {
       const gpu = await getGpu();
       const { cfg, params, x, dead, inp } = makeCase(arch, aux, 11, tokenNorm);
       const ref = saeLossRef(inp);
+      if (aux === "auxk") {
+        // AuxK's lists hold selected dead features that are active and ones that are not.
+        let active = 0;
+        let auxOnly = 0;
+        ref.frozen.auxSelected.forEach((s, i) => {
+          if (s && ref.frozen.active[i]) active++;
+          else if (s) auxOnly++;
+        });
+        assert(active > 0 && auxOnly > 0, `AuxK entries: ${active} active, ${auxOnly} not`);
+      }
       const sae = new SaeGpu(gpu, cfg, N, params, 4);
       assert.deepEqual(sae.chunkSizes, [4, 4, 3]);
       sae.setBatch(x);

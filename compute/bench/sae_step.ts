@@ -5,7 +5,7 @@
  * the shape is scaled down so the section finishes; the table says which shape ran.
  * JSON key: `sae_step`.
  */
-import { type Gpu, readback } from "../gpu/mod.ts";
+import { type Gpu, readback, upload } from "../gpu/mod.ts";
 import { Rng } from "../data/rng.ts";
 import { SaeGpu, type SaeWeights } from "../sae/sae.ts";
 import { STAT, STAT_WIDTH } from "../../kernels/sae_common.ts";
@@ -35,10 +35,22 @@ export interface SaeStepResult {
   fraction_of_fma_peak: number | null;
   numpy: { seconds_per_step: number; tokens_per_second: number } | { error: string };
   /** The same shape as batchtopk with k = 32 (AuxK on): what the sparse decode/backward buy. */
-  batchtopk_k32: { seconds_per_step: number; tokens_per_second: number; l0: number };
+  batchtopk_k32: SparseStepResult;
+  /** The same with 30% of the features dead, so AuxK has work: what its lists cost. */
+  batchtopk_k32_dead: SparseStepResult & { dead_fraction: number };
 }
 
-function randomWeights(s: SaeStepShape, rng: Rng): SaeWeights {
+export interface SparseStepResult {
+  seconds_per_step: number;
+  tokens_per_second: number;
+  l0: number;
+}
+
+/** Dead fraction of the AuxK bench row: about where training at d_sae 8192 sat (BENCHMARKS.md). */
+const BENCH_DEAD_FRACTION = 0.3;
+
+/** Random tied weights; features f with f % 10 < 10·deadFraction get b_enc −100 so they never fire. */
+function randomWeights(s: SaeStepShape, rng: Rng, deadFraction: number): SaeWeights {
   const wDec = Float32Array.from({ length: s.dSae * s.dIn }, () => rng.normal() / Math.sqrt(s.dIn));
   const wEnc = new Float32Array(s.dIn * s.dSae);
   for (let f = 0; f < s.dSae; f++) {
@@ -46,37 +58,52 @@ function randomWeights(s: SaeStepShape, rng: Rng): SaeWeights {
   }
   return {
     wEnc,
-    bEnc: new Float32Array(s.dSae),
+    bEnc: Float32Array.from(
+      { length: s.dSae },
+      (_, f) => (isBenchDead(f, deadFraction) ? -100 : 0),
+    ),
     wDec,
     bDec: new Float32Array(s.dIn),
     logThreshold: new Float32Array(s.dSae),
   };
 }
 
+function isBenchDead(f: number, deadFraction: number): boolean {
+  return f % 10 < deadFraction * 10;
+}
+
 /**
  * Times whole training steps on the GPU and reads the batch's mean L0: relu with ghost grads (the
- * default), or batchtopk with k active features per token (AuxK on). Steps are recorded back to
- * back into one submit by `timeGpu`, as many as make a run last 0.25 s, so Deno's fixed ~10 ms
- * submit wait is not timed as SAE work.
+ * default), or batchtopk with k active features per token (AuxK on), with a fraction of the
+ * features dead (past the window and never firing). Steps are recorded back to back into one
+ * submit by `timeGpu`, as many as make a run last 0.25 s, so Deno's fixed ~10 ms submit wait is not
+ * timed as SAE work.
  */
 export async function timeSaeStep(
   gpu: Gpu,
   s: SaeStepShape,
   runs: number,
   k = 0,
+  deadFraction = 0,
 ): Promise<{ seconds: number; l0: number }> {
   const rng = new Rng(1);
+  const deadWindow = 1000;
   const sae = new SaeGpu(
     gpu,
     k > 0
       ? { architecture: "batchtopk", aux: "auxk", tokenNorm: false, dIn: s.dIn, dSae: s.dSae }
       : { architecture: "relu", aux: "ghost", tokenNorm: true, dIn: s.dIn, dSae: s.dSae },
     s.tokens,
-    randomWeights(s, rng),
+    randomWeights(s, rng, deadFraction),
   );
   let step = 0;
   try {
     sae.setBatch(Float32Array.from({ length: s.tokens * s.dIn }, () => rng.normal()));
+    const since = Uint32Array.from(
+      { length: s.dSae },
+      (_, f) => (isBenchDead(f, deadFraction) ? deadWindow + 1 : 0),
+    );
+    upload(gpu, sae.bufs.sinceFired, since);
     // Each repetition is one whole step; timeGpu records them back to back into one submit.
     const seconds = await timeGpu(gpu, (batch) => {
       step++;
@@ -84,7 +111,7 @@ export async function timeSaeStep(
         batch,
         {
           sparsity: 1e-4,
-          deadWindow: 1000,
+          deadWindow,
           k,
           kAux: s.dIn / 2,
           bandwidth: 0,
@@ -172,6 +199,7 @@ export async function benchSaeStep(ctx: BenchContext): Promise<SaeStepResult> {
     numpy = { error: (e as Error).message };
   }
   const sparse = await timeSaeStep(ctx.gpu, shape, runs, 32);
+  const withDead = await timeSaeStep(ctx.gpu, shape, runs, 32, BENCH_DEAD_FRACTION);
   return {
     shape,
     seconds_per_step: round(seconds, 5),
@@ -185,6 +213,12 @@ export async function benchSaeStep(ctx: BenchContext): Promise<SaeStepResult> {
       seconds_per_step: round(sparse.seconds, 5),
       tokens_per_second: round(shape.tokens / sparse.seconds, 1),
       l0: round(sparse.l0, 1),
+    },
+    batchtopk_k32_dead: {
+      seconds_per_step: round(withDead.seconds, 5),
+      tokens_per_second: round(shape.tokens / withDead.seconds, 1),
+      l0: round(withDead.l0, 1),
+      dead_fraction: BENCH_DEAD_FRACTION,
     },
   };
 }
@@ -217,6 +251,15 @@ export const saeStepSection: BenchSection = {
         String(r.batchtopk_k32.tokens_per_second),
         String(r.batchtopk_k32.seconds_per_step),
         String(r.batchtopk_k32.l0),
+        "",
+        "",
+        "",
+      ],
+      [
+        `  same, ${r.batchtopk_k32_dead.dead_fraction * 100}% dead (AuxK)`,
+        String(r.batchtopk_k32_dead.tokens_per_second),
+        String(r.batchtopk_k32_dead.seconds_per_step),
+        String(r.batchtopk_k32_dead.l0),
         "",
         "",
         "",

@@ -154,8 +154,8 @@ export class SaeGpu {
       keyThr: createTensor(gpu, [2, nBatch], "u32", "sae.key_thr"),
       pre: this.chunkSizes.map((n, i) => createTensor(gpu, [n, dSae], "f32", `sae.pre[${i}]`)),
       dpre: createTensor(gpu, [this.chunkTokens, dSae], "f32", "sae.dpre"),
-      act: createTensor(gpu, [this.chunkTokens * dSae + this.chunkTokens], "u32", "sae.act"),
-      feat: createTensor(gpu, [dSae * this.chunkTokens + dSae], "u32", "sae.feat"),
+      act: createTensor(gpu, [this.chunkTokens * dSae + 2 * this.chunkTokens], "u32", "sae.act"),
+      feat: createTensor(gpu, [dSae * this.chunkTokens + 2 * dSae], "u32", "sae.feat"),
       grads: paramTensors(gpu, dIn, dSae, "grad"),
       sinceFired: createTensor(gpu, [dSae], "u32", "sae.since_fired"),
       fired: createTensor(gpu, [dSae], "u32", "sae.fired"),
@@ -218,6 +218,8 @@ export class SaeGpu {
       if (cfg.aux === "auxk") selectAuxk(batch, cfg, params, bufs, c, p);
     });
     if (arch === "batchtopk") selectBatchTopk(batch, cfg, params, bufs, this.chunkSizes, p0);
+    // AuxK comes with topk/batchtopk only, which take the list path: its kernels read the lists.
+    const auxk = cfg.aux === "auxk";
     this.chunkSizes.forEach((_, c) => {
       const p = this.#dispatchParams(h, c);
       if (dense) {
@@ -228,14 +230,17 @@ export class SaeGpu {
       }
       decodeKernel(batch, "token_loss", cfg, params, bufs, c, p);
       if (cfg.aux !== "none") {
-        if (!ghostMatmul) decodeKernel(batch, "aux_decode", cfg, params, bufs, c, p);
+        if (auxk) decodeKernel(batch, "auxk_decode", cfg, params, bufs, c, p);
+        else if (!ghostMatmul) decodeKernel(batch, "aux_decode", cfg, params, bufs, c, p);
         decodeKernel(batch, "aux_loss", cfg, params, bufs, c, p);
       }
       if (dense) {
         backwardChunkDense(batch, cfg, params, bufs, this.dense, c, chunks, p, ghostMatmul);
       } else {
         backwardKernel(batch, "grad_pre", cfg, params, bufs, c, p);
-        if (cfg.aux !== "none") backwardKernel(batch, "grad_pre_dead", cfg, params, bufs, c, p);
+        if (cfg.aux !== "none") {
+          backwardKernel(batch, auxk ? "grad_pre_auxk" : "grad_pre_dead", cfg, params, bufs, c, p);
+        }
         backwardKernel(batch, "grad_w_dec", cfg, params, bufs, c, p);
         backwardKernel(batch, "grad_w_enc", cfg, params, bufs, c, p);
         backwardKernel(batch, "grad_b_enc", cfg, params, bufs, c, p);
