@@ -33,14 +33,14 @@ Deno.test("demo: the SAE overrides replace any preset's values and leave the res
   for (const size of ["tiny", "reve-base"] as const) {
     const base = demoPlan(size);
     const plan = demoPlan(size, {
-      architecture: "batchtopk",
+      architecture: "topk",
       expansionFactor: 4,
       totalTrainingTokens: 8192,
       l1Coefficient: 2e-3,
     });
     assert.deepEqual(plan.sae, {
       ...base.sae,
-      architecture: "batchtopk",
+      architecture: "topk",
       expansionFactor: 4,
       totalTrainingTokens: 8192,
       l1Coefficient: 2e-3,
@@ -54,15 +54,23 @@ Deno.test("demo: the SAE overrides replace any preset's values and leave the res
   assert.equal(one.sae.totalTrainingTokens, 500_000);
 });
 
-Deno.test("demo: --size full's batchtopk settings hold for batchtopk only", () => {
+Deno.test("demo: the measured batchtopk settings hold for batchtopk only, at full and reve-base", () => {
+  const measured = { lr: 2e-3, k: 64, deadFeatureWindow: 25 };
   const full = demoPlan("full", { expansionFactor: 128 });
   assert.equal(full.sae.architecture, "batchtopk");
-  assert.equal(full.sae.k, 64);
-  assert.equal(full.sae.deadFeatureWindow, 25);
+  assert.deepEqual({
+    lr: full.sae.lr,
+    k: full.sae.k,
+    deadFeatureWindow: full.sae.deadFeatureWindow,
+  }, measured);
   assert.deepEqual(demoPlan("full", { architecture: "batchtopk" }).sae, demoPlan("full").sae);
   const relu = demoPlan("full", { architecture: "relu" }).sae;
   assert.equal(relu.k, undefined);
   assert.equal(relu.deadFeatureWindow, undefined);
+  // reve-base trains the earlier pipeline's relu; asked for batchtopk it takes the measured ones.
+  const base = demoPlan("reve-base").sae;
+  const bt = demoPlan("reve-base", { architecture: "batchtopk" }).sae;
+  assert.deepEqual(bt, { ...base, architecture: "batchtopk", ...measured });
 });
 
 Deno.test("demo: a bad --size or --architecture is one line and exit 1, before any work", async () => {

@@ -29,7 +29,9 @@ await runCli({
     "block -2, d_sae 8192, 500,000 training tokens, l1 1e-4, lr 3e-4. On this project's 2-core llvmpipe\n" +
     "machine it takes hours: about 2.5 h idle, over 6 h under load, PROJECTED from measured slices (REVE\n" +
     "forward 2.2 trials/s idle, 0.72 loaded, three passes over the trials; SAE step 398 tokens/s; see the\n" +
-    'README, "--size reve-base"). Untimed on a GPU, where it should take minutes.',
+    'README, "--size reve-base"). Untimed on a GPU, where it should take minutes.\n\n' +
+    "--size full trains BatchTopK (k 64, AuxK after 25 silent steps, lr 2e-3), the settings measured at\n" +
+    "d_sae 8192; --architecture batchtopk takes them at reve-base too.",
   flags: flagList(
     withDefaults([FLAGS.out, FLAGS.seed], { out: "runs/demo", seed: 2026 }),
     {

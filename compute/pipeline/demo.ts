@@ -79,11 +79,23 @@ interface SizePreset {
   l1Coefficient: number;
   /** The SAE type; default relu, the earlier Python pipeline's. */
   architecture?: SaeArchitecture;
-  /** Training settings beyond the defaults (SAE_CONFIG_DEFAULTS). */
-  training?: Partial<
-    Pick<SaeTrainConfig, "k" | "deadFeatureWindow">
-  >;
+  /**
+   * Settings measured for an architecture at this size (BENCHMARKS.md), over the ones above and the
+   * defaults (SAE_CONFIG_DEFAULTS) when that architecture is the one trained.
+   */
+  tuned?: Partial<Record<SaeArchitecture, PresetTuning>>;
 }
+
+type PresetTuning = Partial<Pick<SaeTrainConfig, "lr" | "k" | "deadFeatureWindow">>;
+
+/**
+ * batchtopk at d_sae 8192, measured on the demo model (d_in 64) over the full synthetic data and on a
+ * random REVE-base (d_in 512) over a slice (BENCHMARKS.md, "SAE at d_sae 8192"): k 64 from the
+ * fitted start, AuxK on features silent for 25 steps (the default window, 1,000 steps, is longer
+ * than these runs), lr 2e-3 (at d_in 512, 1e-3 trailed: explained variance 0.41 against 0.54 at
+ * step 30).
+ */
+const BATCHTOPK_AT_8192: PresetTuning = { lr: 2e-3, k: 64, deadFeatureWindow: 25 };
 
 /** The demo model: REVE's architecture at a width the software adapter runs in seconds. */
 const DEMO_MODEL: Record<string, number | boolean> = {
@@ -136,12 +148,10 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     lr: 2e-3,
     l1Coefficient: 1e-3,
     // Measured at d_sae 8192 on the full data (BENCHMARKS.md, "SAE at d_sae 8192"): relu trades
-    // explained variance against L0 in the hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3).
-    // batchtopk keeps features alive from its fitted start, and k 64 halves the competition for
-    // places (7.6 % silent after 49 steps where k 32 left 45 %); AuxK acts on features silent for
-    // 25 steps, where the default window (1,000) is longer than the run.
+    // explained variance against L0 in the hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3);
+    // batchtopk ends at explained variance 0.95, L0 59, 0.1 % dead.
     architecture: "batchtopk",
-    training: { k: 64, deadFeatureWindow: 25 },
+    tuned: { batchtopk: BATCHTOPK_AT_8192 },
   },
   // The earlier Python pipeline's job: reve-base's widths on all of BCIC2a (5,184 trials).
   "reve-base": {
@@ -158,6 +168,7 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     trainBatchSizeTokens: 4096,
     lr: 3e-4,
     l1Coefficient: 1e-4,
+    tuned: { batchtopk: BATCHTOPK_AT_8192 },
   },
 };
 
@@ -206,7 +217,7 @@ export interface DemoPlan {
       | "lr"
       | "l1Coefficient"
     >
-    & SizePreset["training"];
+    & PresetTuning;
 }
 
 /** Resolves a size preset and the user's overrides into what the demo runs. */
@@ -216,6 +227,8 @@ export function demoPlan(size: DemoSize, overrides: DemoOverrides = {}): DemoPla
   const defined = Object.fromEntries(
     Object.entries(overrides).filter(([, v]) => v !== undefined),
   ) as DemoOverrides;
+  const architecture = defined.architecture ?? preset.architecture ??
+    SAE_CONFIG_DEFAULTS.architecture;
   return {
     model,
     subjects: preset.subjects,
@@ -224,16 +237,13 @@ export function demoPlan(size: DemoSize, overrides: DemoOverrides = {}): DemoPla
     blockLayer: DEMO_BLOCK_LAYER,
     hookName: hookName(model.depth + DEMO_BLOCK_LAYER, "hook_resid_post"),
     sae: {
-      architecture: preset.architecture ?? SAE_CONFIG_DEFAULTS.architecture,
+      architecture,
       expansionFactor: preset.expansionFactor,
       totalTrainingTokens: preset.totalTrainingTokens,
       trainBatchSizeTokens: preset.trainBatchSizeTokens,
       lr: preset.lr,
       l1Coefficient: preset.l1Coefficient,
-      // Tuned for the preset's own architecture: another one starts from the defaults.
-      ...((defined.architecture ?? preset.architecture) === preset.architecture
-        ? preset.training
-        : {}),
+      ...preset.tuned?.[architecture],
       ...defined,
     },
   };
