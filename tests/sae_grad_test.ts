@@ -1,7 +1,7 @@
 /**
  * SAE gradients: the float64 CPU reference against central finite differences, and the GPU
  * forward/backward (several token chunks, dead features) against the CPU reference, for every
- * architecture.
+ * architecture; BatchTopK's batch threshold against the same reference.
  */
 import assert from "node:assert/strict";
 import { CommandBatch, getGpu, readback, upload } from "../compute/gpu/mod.ts";
@@ -14,6 +14,7 @@ import {
   STAT,
 } from "../kernels/sae_common.ts";
 import { type RefInput, type RefParams, saeLossRef } from "../kernels/sae_backward.ts";
+import { kthLargest } from "../kernels/sae_encode.ts";
 import { SaeGpu, type SaeWeights } from "../compute/sae/sae.ts";
 import { supportsDensePath } from "../kernels/sae_dense.ts";
 
@@ -164,3 +165,27 @@ for (const [arch, aux, tokenNorm] of CASES) {
     });
   }
 }
+
+Deno.test("batchtopk: the batch threshold under the current weights, the running one left alone", async () => {
+  const gpu = await getGpu();
+  const { cfg, params, x, inp } = makeCase("batchtopk", "auxk", 13, true);
+  const ref = saeLossRef(inp);
+  const positive = Array.from(ref.pre).filter((v) => v > 0);
+  const want = kthLargest(positive, inp.k * N);
+  assert(want > 0, "enough positive pre-activations for k·N");
+  const sae = new SaeGpu(gpu, cfg, N, params, 4);
+  sae.setBatch(x);
+  upload(gpu, sae.bufs.runThreshold, Float32Array.of(0.125));
+  const got = await sae.batchThreshold({
+    sparsity: 0,
+    deadWindow: DEAD_WINDOW,
+    k: inp.k,
+    kAux: inp.kAux,
+    bandwidth: 0,
+    auxCoef: 0,
+    momentum: 0.9,
+  });
+  assert(Math.abs(got - want) <= 1e-5 * want, `threshold ${got} vs ${want}`);
+  assert.equal((await readback(gpu, sae.bufs.runThreshold))[0], 0.125);
+  sae.destroy();
+});

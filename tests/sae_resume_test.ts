@@ -17,6 +17,7 @@ import { f32, writeNpy } from "../compute/io/npy.ts";
 import { NonFiniteError, trainSae } from "../compute/sae/trainer.ts";
 import { CheckpointError, loadSae, loadTrainState } from "../compute/sae/checkpoint.ts";
 import { readSafetensors } from "../compute/io/safetensors.ts";
+import { encodeRef, kthLargest } from "../kernels/sae_encode.ts";
 import { WriteError } from "../compute/io/atomic.ts";
 
 const D = 16;
@@ -125,6 +126,38 @@ Deno.test("checkpoint files: SAELens names and shapes, normalisation folded, bat
       for (let d = 0; d < D; d++) n += s.weights.wDec[f * D + d] ** 2;
       assert.ok(Math.abs(Math.sqrt(n) - 1) < 1e-5);
     }
+  }));
+
+Deno.test("batchtopk exports the threshold of the last batch under the final weights", () =>
+  withTemp(async (dir) => {
+    // One batch of tokens: every step sees the same 32, so the last batch is known here.
+    const x = data(32, 4);
+    const cfg = config({
+      architecture: "batchtopk",
+      k: 3,
+      kAux: 4,
+      nBatchesInBuffer: 1,
+      normalizeActivations: "none",
+    });
+    const s = await trainSae(cfg, new ShuffledActivationStore(ShardStream.fromArray(x, D), 32, 5), {
+      out: dir,
+    });
+    const w = s.weights;
+    const pre = encodeRef(x, 32, D, 2 * D, w.wEnc, w.bEnc, w.bDec);
+    const want = kthLargest(Array.from(pre).filter((v) => v > 0), 3 * 32);
+    const sae = await loadSae(dir);
+    assert.ok(
+      sae.threshold.every((v) => Math.abs(v - want) <= 1e-5 * want),
+      `${sae.threshold[0]} vs ${want}`,
+    );
+    // Inference (pre > threshold) keeps k features per token on average, as training did, less
+    // the one entry at the threshold.
+    let active = 0;
+    for (const v of pre) if (v > sae.threshold[0]) active++;
+    assert.equal(active, 3 * 32 - 1);
+    // The running average (kept for resume) still carries earlier weights' thresholds.
+    const { state } = await loadTrainState(dir);
+    assert.notEqual(state.runThreshold, sae.threshold[0]);
   }));
 
 Deno.test("NaN activations name the step and leave the last good checkpoint intact", () =>

@@ -116,11 +116,15 @@ export function checkpointConfig(cfg: SaeTrainConfig, step: number, sourceDescri
   };
 }
 
-/** Weights as saved for inference: normalisation folded in, JumpReLU threshold materialised. */
+/**
+ * Weights as saved for inference: normalisation folded in, JumpReLU threshold materialised
+ * (BatchTopK's is `batchThreshold`, measured under these weights: SaeGpu.batchThreshold).
+ */
 export function exportWeights(
   cfg: SaeTrainConfig,
   w: SaeWeights,
-  state: Pick<TrainState, "normFactor" | "runThreshold">,
+  state: Pick<TrainState, "normFactor">,
+  batchThreshold: number,
 ): Record<string, TensorToWrite> {
   const d = cfg.dIn;
   const m = dSaeOf(cfg);
@@ -134,7 +138,7 @@ export function exportWeights(
   if (cfg.architecture === "jumprelu") {
     out.threshold = { shape: [m], data: w.logThreshold.map((v) => Math.exp(v)) };
   } else if (cfg.architecture === "batchtopk") {
-    out.threshold = { shape: [m], data: new Float32Array(m).fill(state.runThreshold) };
+    out.threshold = { shape: [m], data: new Float32Array(m).fill(batchThreshold) };
   }
   return out;
 }
@@ -145,6 +149,7 @@ export async function saveCheckpoint(
   weights: SaeWeights,
   state: TrainState,
   sourceDescription: string,
+  batchThreshold = 0,
 ): Promise<void> {
   assertFinite(weights, `checkpoint at step ${state.step}`);
   const dir = saeDir(out);
@@ -169,7 +174,10 @@ export async function saveCheckpoint(
   // Train state first: a crash between the files leaves the newer state with older weights,
   // which resume (reading only train_state) still continues exactly.
   await writeSafetensors(join(dir, "train_state.safetensors"), trainTensors, meta);
-  await writeSafetensors(join(dir, "sae_weights.safetensors"), exportWeights(cfg, weights, state));
+  await writeSafetensors(
+    join(dir, "sae_weights.safetensors"),
+    exportWeights(cfg, weights, state, batchThreshold),
+  );
   await writeJsonAtomic(
     join(dir, "cfg.json"),
     checkpointConfig(cfg, state.step, sourceDescription),

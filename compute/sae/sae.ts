@@ -3,14 +3,7 @@
  * recording of a whole step (encode, selections, decode, losses, backward, projection, Adam,
  * renormalisation, counters) into one CommandBatch.
  */
-import {
-  type CommandBatch,
-  createTensor,
-  type Gpu,
-  readback,
-  type Tensor,
-  upload,
-} from "../gpu/mod.ts";
+import { CommandBatch, createTensor, type Gpu, readback, type Tensor, upload } from "../gpu/mod.ts";
 import {
   PARAM_NAMES,
   type ParamName,
@@ -259,6 +252,28 @@ export class SaeGpu {
       sinceFired: this.bufs.sinceFired,
       actCount: this.bufs.actCount,
     };
+  }
+
+  /**
+   * BatchTopK: the threshold of the batch last set, under the current weights: its (k·N)-th largest
+   * positive pre-activation (0 when fewer are positive). What a checkpoint exports for inference,
+   * where the running average still weighs thresholds of earlier weights (0.99^123 = 29 % of the
+   * first batch's after 123 steps). Changes no parameter; momentum 1 keeps the running threshold.
+   */
+  async batchThreshold(h: SaeStepHyper): Promise<number> {
+    const { kcfg: cfg, params, bufs } = this;
+    const hold = { ...h, momentum: 1 };
+    const p0 = this.#dispatchParams(hold, 0);
+    const batch = new CommandBatch(this.gpu, "sae batch threshold");
+    countDead(batch, cfg, params, bufs, p0);
+    this.chunkSizes.forEach((_, c) => {
+      encodeChunkMatmul(batch, cfg, params, bufs, this.dense, c, this.#dispatchParams(hold, c));
+    });
+    selectBatchTopk(batch, cfg, params, bufs, this.chunkSizes, p0);
+    await batch.submit();
+    const key = (await readback(this.gpu, bufs.keyThr))[0];
+    // A positive float's selection key is its bit pattern.
+    return new Float32Array(Uint32Array.of(key).buffer)[0];
   }
 
   /** Projects the decoder gradient off the rows (before the step: after it, it would do nothing). */

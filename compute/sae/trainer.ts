@@ -22,7 +22,7 @@ import {
 import { resampleDeadFeatures } from "./resample.ts";
 import type { ActivationSource } from "./activation_store.ts";
 import { fitDecoderInitNorm, initSaeWeights } from "./init.ts";
-import { SaeGpu, type SaeWeights } from "./sae.ts";
+import { SaeGpu, type SaeStepHyper, type SaeWeights } from "./sae.ts";
 import { densePathFor, ghostMatmulFor } from "../../kernels/sae_dense.ts";
 import { learningRate, sparsityCoefficient } from "./schedule.ts";
 import {
@@ -248,7 +248,7 @@ export async function trainSae(
       sae.setBatch(x);
       const batch = new CommandBatch(gpu, `sae step ${step}`);
       if (windowTokens === 0) batch.clear(sae.bufs.actCount);
-      sae.recordStep(batch, {
+      const hyper: SaeStepHyper = {
         sparsity,
         deadWindow: cfg.deadFeatureWindow,
         k: cfg.k,
@@ -258,7 +258,8 @@ export async function trainSae(
         momentum: cfg.thresholdMomentum,
         dense: densePathFor(cfg.architecture, dSae, measure?.l0),
         ghostMatmul: ghostMatmulFor(kcfg, measure?.deadFraction),
-      }, {
+      };
+      sae.recordStep(batch, hyper, {
         lr,
         beta1: cfg.beta1,
         beta2: cfg.beta2,
@@ -325,17 +326,28 @@ export async function trainSae(
       if (done % cfg.checkpointEvery === 0 || isLast) {
         const w = await sae.readTensors(sae.params);
         runThreshold = (await readback(gpu, sae.bufs.runThreshold))[0];
-        await saveCheckpoint(opts.out, cfg, w, {
-          step: done,
-          m: await sae.readTensors(sae.m),
-          v: await sae.readTensors(sae.v),
-          sinceFired: await readback(gpu, sae.bufs.sinceFired),
-          actCount: await readback(gpu, sae.bufs.actCount),
-          windowTokens,
-          runThreshold,
-          normFactor,
-          sourceState,
-        }, source.description);
+        // The step's own batch: a resumed run exports the same threshold as a straight one.
+        const batchThreshold = cfg.architecture === "batchtopk"
+          ? await sae.batchThreshold(hyper)
+          : 0;
+        await saveCheckpoint(
+          opts.out,
+          cfg,
+          w,
+          {
+            step: done,
+            m: await sae.readTensors(sae.m),
+            v: await sae.readTensors(sae.v),
+            sinceFired: await readback(gpu, sae.bufs.sinceFired),
+            actCount: await readback(gpu, sae.bufs.actCount),
+            windowTokens,
+            runThreshold,
+            normFactor,
+            sourceState,
+          },
+          source.description,
+          batchThreshold,
+        );
       }
     }
     progress?.finish();
