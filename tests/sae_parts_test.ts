@@ -13,8 +13,17 @@ import {
   renormRowsRef,
 } from "../kernels/sae_constraint.ts";
 import { geometricMedian } from "../compute/sae/init.ts";
-import { defaultSaeConfig } from "../compute/sae/config.ts";
-import { learningRate, sparsityCoefficient } from "../compute/sae/schedule.ts";
+import {
+  defaultSaeConfig,
+  describeSteps,
+  finetuningSteps,
+  resampleDue,
+} from "../compute/sae/config.ts";
+import {
+  FINETUNING_LR_TIMES_SQRT_D_IN,
+  learningRate,
+  sparsityCoefficient,
+} from "../compute/sae/schedule.ts";
 import { ShardStream, ShuffledActivationStore } from "../compute/sae/activation_store.ts";
 
 const rng = new Rng(9);
@@ -141,9 +150,48 @@ Deno.test("lr schedules and L1 warm-up", () => {
   assert.ok(Math.abs(learningRate(cfg, 110, 110) - 0.1) < 1e-12);
   assert.equal(learningRate({ ...cfg, lrSchedule: "constant" }, 0, 110), 1);
   assert.equal(learningRate({ ...cfg, lrSchedule: "constant_with_warmup" }, 4, 110), 0.5);
-  assert.equal(sparsityCoefficient(cfg, 0), 0.5);
-  assert.equal(sparsityCoefficient(cfg, 3), 2);
-  assert.equal(sparsityCoefficient(cfg, 100), 2);
+  assert.equal(sparsityCoefficient(cfg, 0, 110), 0.5);
+  assert.equal(sparsityCoefficient(cfg, 3, 110), 2);
+  assert.equal(sparsityCoefficient(cfg, 100, 110), 2);
+});
+
+Deno.test("decoder fine-tuning: the tail of the run, its own cosine, no sparsity, no resampling", () => {
+  // 10 steps of 100 tokens; finetuning_tokens 250 rounds up to the last 3.
+  const cfg = defaultSaeConfig(16, {
+    lr: 1,
+    lrEnd: 0.1,
+    lrSchedule: "cosine",
+    l1Coefficient: 2,
+    trainBatchSizeTokens: 100,
+    totalTrainingTokens: 1000,
+    finetuningMethod: "decoder",
+    finetuningTokens: 250,
+    resampleDeadEvery: 1,
+    resampleDeadUntil: 1,
+  });
+  assert.equal(finetuningSteps(cfg), 3);
+  const plain = { ...cfg, finetuningMethod: "none" as const };
+  // The main phase is the run it would be without fine-tuning.
+  for (let s = 0; s < 7; s++) {
+    assert.equal(learningRate(cfg, s, 10), learningRate(plain, s, 10));
+    assert.equal(sparsityCoefficient(cfg, s, 10), 2);
+  }
+  const peak = FINETUNING_LR_TIMES_SQRT_D_IN / Math.sqrt(16);
+  assert.ok(Math.abs(learningRate(cfg, 7, 10) - peak) < 1e-12);
+  assert.ok(Math.abs(learningRate(cfg, 8, 10) - peak * 0.75) < 1e-12);
+  for (let s = 7; s < 10; s++) assert.equal(sparsityCoefficient(cfg, s, 10), 0);
+  assert.ok(resampleDue(cfg, 6, 10));
+  assert.ok(!resampleDue(cfg, 7, 10) && !resampleDue(cfg, 8, 10));
+  assert.ok(resampleDue(plain, 8, 10));
+  assert.throws(
+    () => defaultSaeConfig(16, { ...cfg, architecture: "topk" }),
+    /finetuning_method decoder corrects relu's L1 shrinkage; topk/,
+  );
+  assert.throws(
+    () => defaultSaeConfig(16, { ...cfg, finetuningTokens: 1000 }),
+    /finetuning_tokens 1000 gives 10 fine-tuning steps of the run's 10/,
+  );
+  assert.match(describeSteps(cfg), /10 steps of 100 tokens = 1000 tokens, the last 3 fine-tuning/);
 });
 
 Deno.test("shuffle buffer: every token once per pass, and an exact restore from its state", async () => {

@@ -14,6 +14,7 @@ import { SCALING_MODES } from "../data/preprocess.ts";
 import {
   ACTIVATION_NORMALIZATIONS,
   B_DEC_INITS,
+  FINETUNING_METHODS,
   LR_SCHEDULES,
   MSE_NORMALIZATIONS,
   SAE_CONFIG_DEFAULTS,
@@ -371,6 +372,20 @@ const SAE_TRAINING_TABLE: readonly {
     key: "maxGradNorm",
     type: "number",
     help: "clip gradients to this global norm (0: off)",
+  },
+  {
+    name: "finetuning_method",
+    key: "finetuningMethod",
+    type: "string",
+    help:
+      "decoder: the last finetuning_tokens train W_dec alone, no L1, encoder frozen (relu: undoes L1 shrinkage at the same L0)",
+    choices: FINETUNING_METHODS,
+  },
+  {
+    name: "finetuning_tokens",
+    key: "finetuningTokens",
+    type: "int",
+    help: "tokens of the decoder fine-tuning, the tail of total_training_tokens",
   },
   {
     name: "train_batch_size_tokens",

@@ -129,10 +129,14 @@ export function exportWeights(
   const d = cfg.dIn;
   const m = dSaeOf(cfg);
   const a = state.normFactor;
+  const wEnc = w.wEnc.map((v) => v * a);
+  const bEnc = w.bEnc.slice();
+  const wDec = w.wDec.map((v) => v / a);
+  if (cfg.finetuningMethod === "decoder") foldDecoderNorms(d, m, wEnc, bEnc, wDec);
   const out: Record<string, TensorToWrite> = {
-    W_enc: { shape: [d, m], data: w.wEnc.map((v) => v * a) },
-    b_enc: { shape: [m], data: w.bEnc.slice() },
-    W_dec: { shape: [m, d], data: w.wDec.map((v) => v / a) },
+    W_enc: { shape: [d, m], data: wEnc },
+    b_enc: { shape: [m], data: bEnc },
+    W_dec: { shape: [m, d], data: wDec },
     b_dec: { shape: [d], data: w.bDec.map((v) => v / a) },
   };
   if (cfg.architecture === "jumprelu") {
@@ -141,6 +145,31 @@ export function exportWeights(
     out.threshold = { shape: [m], data: new Float32Array(m).fill(batchThreshold) };
   }
   return out;
+}
+
+/**
+ * The decoder fine-tuning leaves rows of any norm n_f; saved rows are unit again with n_f moved
+ * into feature f's encoder column and bias, the same function (ReLU is positively homogeneous), so
+ * a feature's activation stays its contribution's norm, as for every other SAE saved here.
+ */
+function foldDecoderNorms(
+  dIn: number,
+  dSae: number,
+  wEnc: Float32Array,
+  bEnc: Float32Array,
+  wDec: Float32Array,
+): void {
+  for (let f = 0; f < dSae; f++) {
+    let sq = 0;
+    for (let i = 0; i < dIn; i++) sq += wDec[f * dIn + i] ** 2;
+    const n = Math.sqrt(sq);
+    if (!(n > 0)) continue;
+    for (let i = 0; i < dIn; i++) {
+      wDec[f * dIn + i] /= n;
+      wEnc[i * dSae + f] *= n;
+    }
+    bEnc[f] *= n;
+  }
 }
 
 export async function saveCheckpoint(
@@ -209,12 +238,14 @@ export async function loadTrainState(
     throw new CheckpointError(`${join(dir, "cfg.json")}: missing the "training" section`);
   }
   // Runs saved before decoder_init_norm existed were initialised with unit rows (c = 1), and
-  // those saved before resampling existed never resampled.
+  // those saved before resampling or fine-tuning existed did neither.
   const cfg: SaeTrainConfig = {
     ...training,
     decoderInitNorm: training.decoderInitNorm ?? 1,
     resampleDeadEvery: training.resampleDeadEvery ?? 0,
     resampleDeadUntil: training.resampleDeadUntil ?? SAE_CONFIG_DEFAULTS.resampleDeadUntil,
+    finetuningMethod: training.finetuningMethod ?? "none",
+    finetuningTokens: training.finetuningTokens ?? 0,
   };
   validateSaeConfig(cfg);
   const path = join(dir, "train_state.safetensors");

@@ -11,6 +11,8 @@ export const B_DEC_INITS = ["median", "mean", "zeros"] as const;
 export type BDecInit = typeof B_DEC_INITS[number];
 export const ACTIVATION_NORMALIZATIONS = ["none", "expected_average_only_in"] as const;
 export type ActivationNormalization = typeof ACTIVATION_NORMALIZATIONS[number];
+export const FINETUNING_METHODS = ["none", "decoder"] as const;
+export type FinetuningMethod = typeof FINETUNING_METHODS[number];
 
 export interface SaeTrainConfig {
   architecture: SaeArchitecture;
@@ -48,6 +50,14 @@ export interface SaeTrainConfig {
   beta1: number;
   beta2: number;
   adamEps: number;
+  /**
+   * `decoder`: the last `finetuningTokens` of the run train W_dec alone, rows free to grow, with
+   * no sparsity or auxiliary loss, undoing relu's L1 shrinkage while the encoder (and so every
+   * token's active set) stays as the main phase left it (docs/ARCHITECTURE.md, "SAE").
+   */
+  finetuningMethod: FinetuningMethod;
+  /** Tokens of the decoder fine-tuning, the tail of totalTrainingTokens (whole steps). */
+  finetuningTokens: number;
   /** Clip gradients to this global norm (0: off). */
   maxGradNorm: number;
   trainBatchSizeTokens: number;
@@ -101,6 +111,8 @@ export const SAE_CONFIG_DEFAULTS: Readonly<
   beta2: 0.999,
   adamEps: 1e-8,
   maxGradNorm: 0,
+  finetuningMethod: "none",
+  finetuningTokens: 0,
   trainBatchSizeTokens: 4096,
   totalTrainingTokens: 500000,
   nBatchesInBuffer: 8,
@@ -156,11 +168,23 @@ export function totalSteps(cfg: StepCounts): number {
   return Math.max(1, Math.ceil(cfg.totalTrainingTokens / cfg.trainBatchSizeTokens));
 }
 
+/** Steps at the end of the run that fine-tune the decoder alone (0 without fine-tuning). */
+export function finetuningSteps(
+  cfg: Pick<SaeTrainConfig, "finetuningMethod" | "finetuningTokens" | "trainBatchSizeTokens">,
+): number {
+  if (cfg.finetuningMethod === "none") return 0;
+  return Math.ceil(cfg.finetuningTokens / cfg.trainBatchSizeTokens);
+}
+
 /** The steps and tokens a config trains, saying so when the token count was rounded up. */
-export function describeSteps(cfg: StepCounts): string {
+export function describeSteps(
+  cfg: StepCounts & Pick<SaeTrainConfig, "finetuningMethod" | "finetuningTokens">,
+): string {
   const steps = totalSteps(cfg);
   const tokens = steps * cfg.trainBatchSizeTokens;
-  const plan = `${steps} steps of ${cfg.trainBatchSizeTokens} tokens = ${tokens} tokens`;
+  const ft = finetuningSteps(cfg);
+  const plan = `${steps} steps of ${cfg.trainBatchSizeTokens} tokens = ${tokens} tokens` +
+    (ft > 0 ? `, the last ${ft} fine-tuning the decoder alone` : "");
   return tokens === cfg.totalTrainingTokens
     ? plan
     : `${plan} (total_training_tokens ${cfg.totalTrainingTokens} rounded up to whole steps)`;
@@ -213,6 +237,33 @@ export function validateSaeConfig(cfg: SaeTrainConfig): void {
   for (const n of ["l1Coefficient", "lrEnd", "maxGradNorm", "auxCoefficient"] as const) {
     if (!(cfg[n] >= 0)) throw new SaeConfigError(`${n} must be ≥ 0, got ${cfg[n]}`);
   }
+  if (!FINETUNING_METHODS.includes(cfg.finetuningMethod)) {
+    throw new SaeConfigError(
+      `finetuning_method must be one of ${
+        FINETUNING_METHODS.join(", ")
+      }, got ${cfg.finetuningMethod}`,
+    );
+  }
+  if (!Number.isInteger(cfg.finetuningTokens) || cfg.finetuningTokens < 0) {
+    throw new SaeConfigError(
+      `finetuning_tokens must be a whole number ≥ 0, got ${cfg.finetuningTokens}`,
+    );
+  }
+  if (cfg.finetuningMethod === "decoder") {
+    if (cfg.architecture !== "relu") {
+      throw new SaeConfigError(
+        `finetuning_method decoder corrects relu's L1 shrinkage; ${cfg.architecture} has none ` +
+          `(its active set is chosen by rank or threshold), so use it with --architecture relu`,
+      );
+    }
+    const ft = finetuningSteps(cfg);
+    if (ft < 1 || ft >= totalSteps(cfg)) {
+      throw new SaeConfigError(
+        `finetuning_tokens ${cfg.finetuningTokens} gives ${ft} fine-tuning steps of the run's ` +
+          `${totalSteps(cfg)}; it must leave at least one step on each side`,
+      );
+    }
+  }
   if (!Number.isInteger(cfg.resampleDeadEvery) || cfg.resampleDeadEvery < 0) {
     throw new SaeConfigError(
       `resampleDeadEvery must be a whole number of steps ≥ 0, got ${cfg.resampleDeadEvery}`,
@@ -232,10 +283,13 @@ export function auxModeOf(cfg: SaeTrainConfig): "none" | "ghost" | "auxk" {
   return "none";
 }
 
-/** Whether the SAE resamples its dead features after step `done` (1-based) of `total`. */
+/**
+ * Whether the SAE resamples its dead features after step `done` (1-based) of `total`: never once
+ * the decoder fine-tuning has begun, which leaves the encoder as it is.
+ */
 export function resampleDue(cfg: SaeTrainConfig, done: number, total: number): boolean {
   return cfg.resampleDeadEvery > 0 && done % cfg.resampleDeadEvery === 0 &&
-    done <= cfg.resampleDeadUntil * total && done < total;
+    done <= cfg.resampleDeadUntil * total && done < total - finetuningSteps(cfg);
 }
 
 /**

@@ -160,9 +160,10 @@ export class SaeGpu {
     this.clip = createTensor(gpu, [clipBufferSize(this.#adamSlots())], "f32", "sae.clip");
   }
 
-  #adamSlots(): AdamSlot[] {
+  /** Adam's tensors: every trained parameter, or W_dec alone for the decoder fine-tuning. */
+  #adamSlots(decoderOnly = false): AdamSlot[] {
     const names = PARAM_NAMES.filter((n) =>
-      n !== "logThreshold" || this.kcfg.architecture === "jumprelu"
+      decoderOnly ? n === "wDec" : n !== "logThreshold" || this.kcfg.architecture === "jumprelu"
     );
     return names.map((n) => ({
       param: this.params[n],
@@ -287,19 +288,22 @@ export class SaeGpu {
     );
   }
 
-  /** Adam, then unit-norm decoder rows and the firing counters. */
-  recordUpdate(batch: CommandBatch, a: AdamSettings): void {
-    adamStep(batch, this.#adamSlots(), this.clip, a, a.maxGradNorm);
+  /**
+   * Adam, then unit-norm decoder rows and the firing counters. With `decoderOnly` (the decoder
+   * fine-tuning) Adam updates W_dec alone and its rows keep the norms it gives them.
+   */
+  recordUpdate(batch: CommandBatch, a: AdamSettings, decoderOnly = false): void {
+    adamStep(batch, this.#adamSlots(decoderOnly), this.clip, a, a.maxGradNorm);
     const t = this.#constraintTensors();
-    constraintKernel(batch, "renorm_decoder", this.kcfg.dIn, this.kcfg.dSae, t);
+    if (!decoderOnly) constraintKernel(batch, "renorm_decoder", this.kcfg.dIn, this.kcfg.dSae, t);
     constraintKernel(batch, "update_counters", this.kcfg.dIn, this.kcfg.dSae, t);
   }
 
-  /** One whole training step. */
-  recordStep(batch: CommandBatch, h: SaeStepHyper, a: AdamSettings): void {
+  /** One whole training step; `decoderOnly`: a step of the decoder fine-tuning. */
+  recordStep(batch: CommandBatch, h: SaeStepHyper, a: AdamSettings, decoderOnly = false): void {
     this.recordForwardBackward(batch, h);
-    this.recordProjection(batch);
-    this.recordUpdate(batch, a);
+    if (!decoderOnly) this.recordProjection(batch);
+    this.recordUpdate(batch, a, decoderOnly);
   }
 
   async readTensors(t: SaeParamTensors): Promise<SaeWeights> {

@@ -24,7 +24,7 @@ import type { ActivationSource } from "./activation_store.ts";
 import { fitDecoderInitNorm, initSaeWeights } from "./init.ts";
 import { SaeGpu, type SaeStepHyper, type SaeWeights } from "./sae.ts";
 import { densePathFor, ghostMatmulFor } from "../../kernels/sae_dense.ts";
-import { learningRate, sparsityCoefficient } from "./schedule.ts";
+import { isFinetuningStep, learningRate, sparsityCoefficient } from "./schedule.ts";
 import {
   deadFraction,
   densityHistogram,
@@ -71,6 +71,8 @@ export type TrainLogRecord = StepMetrics & {
   feature_density: ReturnType<typeof densityHistogram>;
   /** Dead features resampled since the previous record (only when resampling is on). */
   resampled?: number;
+  /** Set on the records of the decoder fine-tuning (finetuning_method decoder). */
+  finetuning?: boolean;
   /** Set on every record from a tenth of the run on while explained variance is below 0. */
   warning?: string;
 };
@@ -86,6 +88,8 @@ export interface TrainSummary {
 }
 
 const SAMPLE_TOKENS_FOR_INIT = 4096;
+/** A dead-feature window no silence counter reaches (the kernels compare u32 counts). */
+const NEVER_DEAD = 0xffffffff;
 
 function checkFinite(x: Float32Array, step: number, what: string): void {
   for (let i = 0; i < x.length; i++) {
@@ -243,14 +247,17 @@ export async function trainSae(
       scaleInPlace(x, normFactor);
       checkFinite(x, step, `activations (${source.description})`);
       if (step > 0 && step % cfg.featureSamplingWindow === 0) windowTokens = 0;
-      const sparsity = sparsityCoefficient(cfg, step);
+      const sparsity = sparsityCoefficient(cfg, step, total);
       const lr = learningRate(cfg, step, total);
+      const finetuning = isFinetuningStep(cfg, step, total);
       sae.setBatch(x);
       const batch = new CommandBatch(gpu, `sae step ${step}`);
       if (windowTokens === 0) batch.clear(sae.bufs.actCount);
       const hyper: SaeStepHyper = {
         sparsity,
-        deadWindow: cfg.deadFeatureWindow,
+        // The fine-tuning trains W_dec on the reconstruction alone: no feature counts as dead, so
+        // ghost grads and AuxK add nothing.
+        deadWindow: finetuning ? NEVER_DEAD : cfg.deadFeatureWindow,
         k: cfg.k,
         kAux: cfg.kAux,
         bandwidth: cfg.bandwidth,
@@ -266,7 +273,7 @@ export async function trainSae(
         eps: cfg.adamEps,
         step: step + 1,
         maxGradNorm: cfg.maxGradNorm,
-      });
+      }, finetuning);
       await batch.submit();
       windowTokens += n;
       const done = step + 1;
@@ -293,6 +300,7 @@ export async function trainSae(
           ...m,
           dead_fraction: deadFraction(since, cfg.deadFeatureWindow),
           ...(cfg.resampleDeadEvery > 0 ? { resampled: resampledSinceLog } : {}),
+          ...(finetuning ? { finetuning: true } : {}),
           tokens_per_second: ((done - lastLogStep) * n) /
             Math.max((now - lastLogTime) / 1000, 1e-9),
           feature_density: densityHistogram(act, windowTokens),
