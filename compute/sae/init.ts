@@ -67,6 +67,28 @@ export function bDecFromSample(
   return Float32Array.from(how === "mean" ? mean(sample, n, d) : geometricMedian(sample, n, d));
 }
 
+/**
+ * What initialisation draws before c is known: random unit decoder rows, the encoder's directions
+ * (the same rows when tied) and b_dec from the sample. A fitted c is measured on these, so the
+ * trainer draws them once for both fitDecoderInitNorm and initSaeWeights.
+ */
+export interface InitialStart {
+  wDec: Float32Array<ArrayBuffer>;
+  encRows: Float32Array<ArrayBuffer>;
+  bDec: Float32Array<ArrayBuffer>;
+}
+
+export function initialStart(
+  cfg: SaeTrainConfig,
+  sample: ArrayLike<number>,
+  nSample: number,
+): InitialStart {
+  return {
+    ...initialRows(cfg),
+    bDec: bDecFromSample(cfg.bDecInit, sample, nSample, cfg.dIn),
+  };
+}
+
 /** Random unit decoder rows and the encoder's directions (the same rows when tied). */
 function initialRows(
   cfg: SaeTrainConfig,
@@ -105,10 +127,11 @@ export function initSaeWeights(
   cfg: SaeTrainConfig,
   sample: ArrayLike<number>,
   nSample: number,
+  start: InitialStart = initialStart(cfg, sample, nSample),
 ): SaeWeights {
   const d = cfg.dIn;
   const m = dSaeOf(cfg);
-  const { wDec, encRows } = initialRows(cfg);
+  const { wDec, encRows, bDec } = start;
   const gain = cfg.decoderInitNorm ** 2;
   const wEnc = new Float32Array(d * m);
   for (let f = 0; f < m; f++) {
@@ -118,7 +141,7 @@ export function initSaeWeights(
     wEnc,
     bEnc: new Float32Array(m),
     wDec,
-    bDec: bDecFromSample(cfg.bDecInit, sample, nSample, d),
+    bDec,
     logThreshold: new Float32Array(m).fill(Math.log(cfg.initialThreshold)),
   };
 }
@@ -139,11 +162,11 @@ export function fitDecoderInitNorm(
   cfg: SaeTrainConfig,
   sample: ArrayLike<number>,
   nSample: number,
+  start: InitialStart = initialStart(cfg, sample, nSample),
 ): number {
   const d = cfg.dIn;
   const m = dSaeOf(cfg);
-  const { wDec, encRows } = initialRows(cfg);
-  const bDec = bDecFromSample(cfg.bDecInit, sample, nSample, d);
+  const { wDec, encRows, bDec } = start;
   const n = Math.min(nSample, FIT_TOKENS);
   const xc = new Float64Array(d);
   const pre = new Float64Array(m);

@@ -21,7 +21,7 @@ import {
 } from "./config.ts";
 import { resampleDeadFeatures } from "./resample.ts";
 import type { ActivationSource } from "./activation_store.ts";
-import { fitDecoderInitNorm, initSaeWeights } from "./init.ts";
+import { fitDecoderInitNorm, initialStart, initSaeWeights } from "./init.ts";
 import { SaeGpu, type SaeStepHyper, type SaeWeights } from "./sae.ts";
 import { densePathFor, ghostMatmulFor } from "../../kernels/sae_dense.ts";
 import { isFinetuningStep, learningRate, sparsityCoefficient } from "./schedule.ts";
@@ -199,10 +199,11 @@ export async function trainSae(
       normFactor = Math.sqrt(cfg.dIn / Math.max(sq / nSample, 1e-30));
       scaleInPlace(sample, normFactor);
     }
+    const start = initialStart(cfg, sample, nSample);
     if (cfg.decoderInitNorm === FITTED_DECODER_INIT_NORM) {
-      cfg = { ...cfg, decoderInitNorm: fitDecoderInitNorm(cfg, sample, nSample) };
+      cfg = { ...cfg, decoderInitNorm: fitDecoderInitNorm(cfg, sample, nSample, start) };
     }
-    weights = initSaeWeights(cfg, sample, nSample);
+    weights = initSaeWeights(cfg, sample, nSample, start);
   }
   const kcfg: SaeKernelConfig = {
     architecture: cfg.architecture,
