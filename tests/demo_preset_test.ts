@@ -66,7 +66,7 @@ Deno.test("demo: the measured batchtopk settings hold for batchtopk only, at ful
   assert.deepEqual(demoPlan("full", { architecture: "batchtopk" }).sae, demoPlan("full").sae);
   const relu = demoPlan("full", { architecture: "relu" }).sae;
   assert.equal(relu.k, undefined);
-  assert.equal(relu.deadFeatureWindow, undefined);
+  assert.equal(relu.lr, 2e-3);
   // reve-base trains the earlier pipeline's relu; asked for batchtopk it takes the measured ones.
   const base = demoPlan("reve-base").sae;
   const bt = demoPlan("reve-base", { architecture: "batchtopk" }).sae;
@@ -80,4 +80,34 @@ Deno.test("demo: a bad --size or --architecture is one line and exit 1, before a
   const arch = await runCliFile("demo", ["--size", "reve-base", "--architecture", "gated"]);
   assert.equal(arch.code, 1);
   assert.match(arch.stderr.trim(), /^[^\n]*--architecture must be one of relu, topk/);
+});
+
+Deno.test("demo: relu at full takes the measured l1 and the decoder fine-tuning over a tenth of its tokens", () => {
+  const relu = demoPlan("full", { architecture: "relu", expansionFactor: 128 }).sae;
+  assert.deepEqual(
+    {
+      l1Coefficient: relu.l1Coefficient,
+      l1WarmUpSteps: relu.l1WarmUpSteps,
+      deadFeatureWindow: relu.deadFeatureWindow,
+      finetuningMethod: relu.finetuningMethod,
+      finetuningTokens: relu.finetuningTokens,
+    },
+    {
+      l1Coefficient: 8e-3,
+      l1WarmUpSteps: 25,
+      deadFeatureWindow: 25,
+      finetuningMethod: "decoder",
+      finetuningTokens: 200_000,
+    },
+  );
+  // The fine-tuning follows a changed budget; a given --l1_coefficient still wins.
+  const short = demoPlan("full", {
+    architecture: "relu",
+    totalTrainingTokens: 400_000,
+    l1Coefficient: 1e-3,
+  }).sae;
+  assert.equal(short.finetuningTokens, 40_000);
+  assert.equal(short.l1Coefficient, 1e-3);
+  // reve-base keeps the earlier pipeline's relu, without fine-tuning.
+  assert.equal(demoPlan("reve-base").sae.finetuningMethod, undefined);
 });
