@@ -167,6 +167,8 @@ export interface TrainLogRow {
   norm_ratio?: number | null;
   /** Dead features resampled since the previous row (runs with --resample_dead_every). */
   resampled?: number;
+  /** Set on the rows of the decoder fine-tuning (runs with --finetuning_method decoder). */
+  finetuning?: boolean;
   /** Fraction of features that did not fire in the dead-feature window. */
   dead_fraction: number;
   tokens_per_second?: number | null;
@@ -741,6 +743,7 @@ export function validateTrainLogRow(
     ]
   ) if (o[k] !== undefined) c.numOrNull(o[k], k);
   if (o.resampled !== undefined) c.int(o.resampled, "resampled");
+  if (o.finetuning !== undefined) c.bool(o.finetuning, "finetuning");
   if (o.warning !== undefined) c.str(o.warning, "warning");
   if (o.feature_density !== undefined) {
     const d = c.obj(o.feature_density, "feature_density");

@@ -13,6 +13,7 @@ import { ShardStream, ShuffledActivationStore } from "../compute/sae/activation_
 import { trainSae } from "../compute/sae/trainer.ts";
 import { loadSae, loadTrainState } from "../compute/sae/checkpoint.ts";
 import { encodeRef } from "../kernels/sae_encode.ts";
+import { parseTrainLog } from "../schema/run_folder.ts";
 
 const D = 16;
 const M = 32;
@@ -131,6 +132,16 @@ Deno.test("decoder fine-tuning: the encoder stays, the decoder nears its codes' 
     });
     const tuned = (await loadTrainState(out)).weights;
     assert.deepEqual(logs, [true, true, true], "records of the fine-tuning say so");
+    // The run folder's schema reads them: the main phase's rows without the mark, the rest with it.
+    const rows = parseTrainLog(await Deno.readTextFile(join(out, "train_log.jsonl")));
+    assert.deepEqual(rows.map((r) => r.finetuning === true), [
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
     for (const name of ["wEnc", "bEnc", "bDec"] as const) {
       assert.deepEqual(tuned[name], main[name], `${name} changed during the fine-tuning`);
     }
