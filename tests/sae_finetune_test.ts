@@ -14,6 +14,7 @@ import { trainSae } from "../compute/sae/trainer.ts";
 import { loadSae, loadTrainState } from "../compute/sae/checkpoint.ts";
 import { encodeRef } from "../kernels/sae_encode.ts";
 import { parseTrainLog } from "../schema/run_folder.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const D = 16;
 const M = 32;
@@ -109,14 +110,7 @@ function leastSquaresDecoder(z: Float64Array, bDec: ArrayLike<number>): Float64A
   return out;
 }
 
-async function withTemp<T>(f: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "sae_finetune_" });
-  try {
-    return await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTemp = <T>(f: (dir: string) => Promise<T>) => withTempDir("sae_finetune_", f);
 
 Deno.test("decoder fine-tuning: the encoder stays, the decoder nears its codes' least squares", () =>
   withTemp(async (dir) => {

@@ -13,6 +13,7 @@ import { defaultSaeConfig, type SaeTrainConfig } from "../compute/sae/config.ts"
 import { ShardStream, ShuffledActivationStore } from "../compute/sae/activation_store.ts";
 import { type TrainLogRecord, trainSae } from "../compute/sae/trainer.ts";
 import { encodeRef } from "../kernels/sae_encode.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const D = 4;
 const M = 6;
@@ -166,14 +167,7 @@ function silentFeatures(w: SaeWeights, x: Float32Array): number {
   return fired.filter((v) => v === 0).length;
 }
 
-async function withTemp<T>(f: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "sae_resample_" });
-  try {
-    return await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTemp = <T>(f: (dir: string) => Promise<T>) => withTempDir("sae_resample_", f);
 
 const store = (x: Float32Array) =>
   new ShuffledActivationStore(ShardStream.fromArray(x, TD), 128 * 4, 9);

@@ -19,6 +19,7 @@ import { CheckpointError, loadSae, loadTrainState } from "../compute/sae/checkpo
 import { readSafetensors } from "../compute/io/safetensors.ts";
 import { encodeRef, kthLargest } from "../kernels/sae_encode.ts";
 import { WriteError } from "../compute/io/atomic.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const D = 16;
 
@@ -51,14 +52,7 @@ function store(x: Float32Array, seed = 5): ShuffledActivationStore {
   return new ShuffledActivationStore(ShardStream.fromArray(x, D), 32 * 3, seed);
 }
 
-async function withTemp<T>(f: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "sae_resume_" });
-  try {
-    return await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTemp = <T>(f: (dir: string) => Promise<T>) => withTempDir("sae_resume_", f);
 
 for (const architecture of ["relu", "batchtopk", "jumprelu"] as const) {
   Deno.test(`a ${architecture} run stopped at step 3 and resumed ends with the same weights`, () =>
