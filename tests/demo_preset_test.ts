@@ -1,7 +1,8 @@
 /**
- * `demo --size reve-base` resolves to the earlier pipeline's job, and `--architecture`,
- * `--expansion_factor`, `--total_training_tokens` and `--l1_coefficient` replace a preset's values,
- * checked on the plan the demo runs from, without running it (hours on a software adapter).
+ * `demo --size reve-base` resolves to the earlier pipeline's job (relu in the settings measured at
+ * its widths), and `--architecture`, `--expansion_factor`, `--total_training_tokens` and
+ * `--l1_coefficient` replace a preset's values, checked on the plan the demo runs from, without
+ * running it (hours on a software adapter).
  */
 import assert from "node:assert/strict";
 import { demoPlan } from "../compute/pipeline/demo.ts";
@@ -19,8 +20,22 @@ Deno.test("demo --size reve-base: reve-base widths, all of BCIC2a, d_sae 8192, 5
   assert.equal(plan.blockLayer, -2);
   assert.equal(plan.hookName, "blocks.20.hook_resid_post");
   assert.equal(plan.model.embedDim * plan.sae.expansionFactor, 8192);
+  // relu (the default) in the settings measured at these widths, not the earlier pipeline's l1 1e-4,
+  // lr 3e-4 in steps of 4,096, which topk and jumprelu keep.
   assert.deepEqual(plan.sae, {
     architecture: "relu",
+    expansionFactor: 16,
+    totalTrainingTokens: 500_000,
+    trainBatchSizeTokens: 512,
+    lr: 2e-3,
+    l1Coefficient: 3e-4,
+    l1WarmUpSteps: 44,
+    deadFeatureWindow: 5,
+    finetuningMethod: "decoder",
+    finetuningTokens: 50_000,
+  });
+  assert.deepEqual(demoPlan("reve-base", { architecture: "topk" }).sae, {
+    architecture: "topk",
     expansionFactor: 16,
     totalTrainingTokens: 500_000,
     trainBatchSizeTokens: 4096,
@@ -31,7 +46,7 @@ Deno.test("demo --size reve-base: reve-base widths, all of BCIC2a, d_sae 8192, 5
 
 Deno.test("demo: the SAE overrides replace any preset's values and leave the rest", () => {
   for (const size of ["tiny", "reve-base"] as const) {
-    const base = demoPlan(size);
+    const base = demoPlan(size, { architecture: "topk" });
     const plan = demoPlan(size, {
       architecture: "topk",
       expansionFactor: 4,
@@ -67,8 +82,8 @@ Deno.test("demo: the measured batchtopk settings hold for batchtopk only, at ful
   const relu = demoPlan("full", { architecture: "relu" }).sae;
   assert.equal(relu.k, undefined);
   assert.equal(relu.lr, 2e-3);
-  // reve-base trains the earlier pipeline's relu; asked for batchtopk it takes the measured ones.
-  const base = demoPlan("reve-base").sae;
+  // Asked for batchtopk, reve-base takes the measured ones over its own (topk keeps those).
+  const base = demoPlan("reve-base", { architecture: "topk" }).sae;
   const bt = demoPlan("reve-base", { architecture: "batchtopk" }).sae;
   assert.deepEqual(bt, { ...base, architecture: "batchtopk", ...measured });
 });
@@ -82,10 +97,12 @@ Deno.test("demo: a bad --size or --architecture is one line and exit 1, before a
   assert.match(arch.stderr.trim(), /^[^\n]*--architecture must be one of relu, topk/);
 });
 
-Deno.test("demo: relu at full takes the measured l1 and the decoder fine-tuning over a tenth of its tokens", () => {
+Deno.test("demo: relu at full takes the measured l1, steps of 512 and the decoder fine-tuning over a tenth of its tokens", () => {
   const relu = demoPlan("full", { architecture: "relu", expansionFactor: 128 }).sae;
   assert.deepEqual(
     {
+      trainBatchSizeTokens: relu.trainBatchSizeTokens,
+      lr: relu.lr,
       l1Coefficient: relu.l1Coefficient,
       l1WarmUpSteps: relu.l1WarmUpSteps,
       deadFeatureWindow: relu.deadFeatureWindow,
@@ -93,9 +110,11 @@ Deno.test("demo: relu at full takes the measured l1 and the decoder fine-tuning 
       finetuningTokens: relu.finetuningTokens,
     },
     {
-      l1Coefficient: 8e-3,
-      l1WarmUpSteps: 25,
-      deadFeatureWindow: 25,
+      trainBatchSizeTokens: 512,
+      lr: 2e-3,
+      l1Coefficient: 6e-3,
+      l1WarmUpSteps: 200,
+      deadFeatureWindow: 5,
       finetuningMethod: "decoder",
       finetuningTokens: 200_000,
     },
@@ -108,6 +127,8 @@ Deno.test("demo: relu at full takes the measured l1 and the decoder fine-tuning 
   }).sae;
   assert.equal(short.finetuningTokens, 40_000);
   assert.equal(short.l1Coefficient, 1e-3);
-  // reve-base keeps the earlier pipeline's relu, without fine-tuning.
-  assert.equal(demoPlan("reve-base").sae.finetuningMethod, undefined);
+  // Other architectures neither fine-tune nor take relu's steps.
+  const topk = demoPlan("full", { architecture: "topk" }).sae;
+  assert.equal(topk.finetuningMethod, undefined);
+  assert.equal(topk.trainBatchSizeTokens, 4096);
 });

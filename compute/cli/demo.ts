@@ -26,13 +26,15 @@ await runCli({
     "deno task demo [--out runs/demo] [--size tiny|small|full|reve-base] [--model REVE] [--db_path DIR | --recordings FILE|DIR,...]\n\n" +
     "Without --model, a REVE of random weights; without --db_path or --recordings, synthetic BCIC2a-shaped trials.\n\n" +
     "--size reve-base is the earlier pipeline's job: reve-base widths (D 512, 22 blocks), 5,184 trials,\n" +
-    "block -2, d_sae 8192, 500,000 training tokens, l1 1e-4, lr 3e-4. On this project's 2-core llvmpipe\n" +
-    "machine it takes hours: about 2.5 h idle, over 6 h under load, PROJECTED from measured slices (REVE\n" +
-    "forward 2.2 trials/s idle, 0.72 loaded, three passes over the trials; SAE step 398 tokens/s; see the\n" +
+    "block -2, d_sae 8192, 500,000 training tokens; relu in the settings measured at these widths (l1\n" +
+    "3e-4, lr 2e-3, steps of 512, ghost grads after 5 silent steps, decoder fine-tuning; the earlier\n" +
+    "pipeline's l1 1e-4, lr 3e-4 stayed dense). On this project's 2-core llvmpipe machine it takes hours:\n" +
+    "about 4 h idle, over 9 h under load, PROJECTED from measured slices (REVE forward 2.2 trials/s idle,\n" +
+    "0.72 loaded, four passes over the trials; relu training 100 tokens/s in steps of 512; see the\n" +
     'README, "--size reve-base"). Untimed on a GPU, where it should take minutes.\n\n' +
     "--size full trains BatchTopK (k 64, AuxK after 25 silent steps, lr 2e-3), the settings measured at\n" +
     "d_sae 8192; --architecture batchtopk takes them at reve-base too. --architecture relu at full takes\n" +
-    "l1 8e-3 and fine-tunes the decoder over the last tenth of its tokens (EV 0.749 at L0 121).",
+    "l1 6e-3 in steps of 512 and fine-tunes the decoder over the last tenth of its tokens.",
   flags: flagList(
     withDefaults([FLAGS.out, FLAGS.seed], { out: "runs/demo", seed: 2026 }),
     {

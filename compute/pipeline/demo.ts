@@ -72,7 +72,8 @@ interface SizePreset {
   trainBatchSizeTokens: number;
   /**
    * Higher than the earlier Python pipeline's 3e-4 / 1e-4 at the demo model's sizes: they train
-   * for minutes, not hours. `reve-base` keeps the earlier pipeline's.
+   * for minutes, not hours. `reve-base` keeps the earlier pipeline's for the architectures it has
+   * no `tuned` settings for.
    */
   lr: number;
   /** 1e-3 on the demo model: 3e-3 held explained variance near 0.2 (measured on `small`). */
@@ -89,7 +90,13 @@ interface SizePreset {
 type PresetTuning = Partial<
   Pick<
     SaeTrainConfig,
-    "lr" | "k" | "deadFeatureWindow" | "l1Coefficient" | "l1WarmUpSteps" | "finetuningMethod"
+    | "lr"
+    | "k"
+    | "deadFeatureWindow"
+    | "l1Coefficient"
+    | "l1WarmUpSteps"
+    | "finetuningMethod"
+    | "trainBatchSizeTokens"
   >
 >;
 
@@ -106,15 +113,15 @@ const FINETUNING_SHARE = 0.1;
 const BATCHTOPK_AT_8192: PresetTuning = { lr: 2e-3, k: 64, deadFeatureWindow: 25 };
 
 /**
- * relu at d_sae 8192 on the demo model over the full synthetic data (BENCHMARKS.md, "relu's
- * decoder fine-tuning"): l1 8e-3 warmed up over 25 steps, ghost grads on features silent for 25
- * steps, the last tenth fine-tuning the decoder: explained variance 0.749 at L0 121 (0.441 before
- * the fine-tuning); l1 1e-3 keeps 0.95 but at L0 in the hundreds.
+ * relu at d_sae 8192 (BENCHMARKS.md, "relu at d_sae 8192 in steps of 512"): the L1 needs steps
+ * more than tokens to sparsify, so the preset's tokens go in steps of 512 (8× the steps of 4,096);
+ * ghost grads on features silent for 5 steps (at 25 a fifth of the features ended dead on the
+ * REVE-base slice); the last tenth fine-tunes the decoder. The l1 coefficient is per width.
  */
 const RELU_AT_8192: PresetTuning = {
-  l1Coefficient: 8e-3,
-  l1WarmUpSteps: 25,
-  deadFeatureWindow: 25,
+  lr: 2e-3,
+  trainBatchSizeTokens: 512,
+  deadFeatureWindow: 5,
   finetuningMethod: "decoder",
 };
 
@@ -172,9 +179,14 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     // explained variance against L0 in the hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3);
     // batchtopk ends at explained variance 0.95, L0 65, 1 of 8,192 features dead.
     architecture: "batchtopk",
-    tuned: { batchtopk: BATCHTOPK_AT_8192, relu: RELU_AT_8192 },
+    tuned: {
+      batchtopk: BATCHTOPK_AT_8192,
+      relu: { ...RELU_AT_8192, l1Coefficient: 6e-3, l1WarmUpSteps: 200 },
+    },
   },
-  // The earlier Python pipeline's job: reve-base's widths on all of BCIC2a (5,184 trials).
+  // The earlier Python pipeline's job: reve-base's widths on all of BCIC2a (5,184 trials). Its relu
+  // (l1 1e-4, lr 3e-4, steps of 4,096) was still at L0 3,269 of 8,192 after 25 of 123 steps on a
+  // slice, so relu, the default, takes the settings measured at these widths.
   "reve-base": {
     subjects: 9,
     trialsPerClass: SYNTHETIC_DEFAULTS.trialsPerClass,
@@ -189,7 +201,10 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     trainBatchSizeTokens: 4096,
     lr: 3e-4,
     l1Coefficient: 1e-4,
-    tuned: { batchtopk: BATCHTOPK_AT_8192 },
+    tuned: {
+      batchtopk: BATCHTOPK_AT_8192,
+      relu: { ...RELU_AT_8192, l1Coefficient: 3e-4, l1WarmUpSteps: 44 },
+    },
   },
 };
 

@@ -212,6 +212,10 @@ async function measureStages(
       config: {
         ...plan.sae,
         totalTrainingTokens: tokens,
+        // The slice's few steps are all main phase: a fine-tuning step (W_dec alone) costs less, so
+        // the projection from this rate is the longer one.
+        finetuningMethod: "none",
+        finetuningTokens: 0,
         lrSchedule: "cosine",
         lrEnd: plan.sae.lr / 10,
         seed,
