@@ -175,9 +175,8 @@ export const DEMO_SIZES: Record<DemoSize, SizePreset> = {
     trainBatchSizeTokens: 4096,
     lr: 2e-3,
     l1Coefficient: 1e-3,
-    // Measured at d_sae 8192 on the full data (BENCHMARKS.md, "SAE at d_sae 8192"): relu trades
-    // explained variance against L0 in the hundreds (l1 1e-3..3e-3) or stalls near 0.5 (l1 5e-3);
-    // batchtopk ends at explained variance 0.95, L0 65, 1 of 8,192 features dead.
+    // Measured at d_sae 8192 on the full data (BENCHMARKS.md, "SAE at d_sae 8192"): batchtopk ends
+    // at explained variance 0.95, L0 65, 1 of 8,192 features dead; relu needs 8× the steps for it.
     architecture: "batchtopk",
     tuned: {
       batchtopk: BATCHTOPK_AT_8192,
