@@ -116,7 +116,9 @@ const BATCHTOPK_AT_8192: PresetTuning = { lr: 2e-3, k: 64, deadFeatureWindow: 25
  * relu at d_sae 8192 (BENCHMARKS.md, "relu at d_sae 8192 in steps of 512"): the L1 needs steps
  * more than tokens to sparsify, so the preset's tokens go in steps of 512 (8× the steps of 4,096);
  * ghost grads on features silent for 5 steps (at 25 a fifth of the features ended dead on the
- * REVE-base slice); the last tenth fine-tunes the decoder. The l1 coefficient is per width.
+ * REVE-base slice); the last tenth fine-tunes the decoder. The l1 coefficient is per width:
+ * measured, 0.822 explained variance at L0 62 with 1.7 % dead on the demo model's full data (l1
+ * 6e-3), 0.864 at L0 72 with 4.1 % dead on the REVE-base slice (l1 3e-4).
  */
 const RELU_AT_8192: PresetTuning = {
   lr: 2e-3,
