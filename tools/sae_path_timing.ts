@@ -15,7 +15,6 @@ import { SaeGpu } from "../compute/sae/sae.ts";
 import { timeGpu } from "../compute/bench/timing.ts";
 import { formatTable } from "../compute/bench/format.ts";
 import { STAT, STAT_WIDTH } from "../kernels/sae_common.ts";
-import { encodeRef } from "../kernels/sae_encode.ts";
 
 const [saeDir, activations, tokensArg = "512", deadArg = "1,5,10,30"] = Deno.args;
 if (!saeDir || !activations) {
@@ -36,18 +35,22 @@ if (shard.tokens < tokens) {
   Deno.exit(1);
 }
 const x = Float32Array.from(shard.data.subarray(0, tokens * sae.dIn));
-/** The features that fire on none of the tokens, in index order. */
-function silentFeatures(): number[] {
-  const pre = encodeRef(x, tokens, sae.dIn, sae.dSae, sae.wEnc, sae.bEnc, sae.bDec);
-  const fires = new Uint8Array(sae.dSae);
-  pre.forEach((v, i) => {
-    if (v > 0) fires[i % sae.dSae] = 1;
-  });
-  const silent: number[] = [];
+// The features that fire on none of these tokens, in index order.
+const silent: number[] = [];
+{
+  const { dIn: d, dSae: m } = sae;
+  const fires = new Uint8Array(m);
+  const pre = new Float64Array(m);
+  for (let t = 0; t < tokens; t++) {
+    pre.set(sae.bEnc);
+    for (let j = 0; j < d; j++) {
+      const v = x[t * d + j] - sae.bDec[j];
+      for (let f = 0; f < m; f++) pre[f] += v * sae.wEnc[j * m + f];
+    }
+    for (let f = 0; f < m; f++) if (pre[f] > 0) fires[f] = 1;
+  }
   fires.forEach((on, f) => on || silent.push(f));
-  return silent;
 }
-const silent = silentFeatures();
 const gpu = await getGpu();
 const deadWindow = 5;
 const rows = [["dead", "L0", "lists s/step", "dense s/step", "lists / dense"]];
