@@ -50,23 +50,10 @@ export function ghostMatmulFor(cfg: SaeKernelConfig, deadFraction?: number): boo
   return supportsGhostMatmul(cfg) && (deadFraction ?? 0) >= GHOST_MATMUL_MIN_DEAD_FRACTION;
 }
 
-/**
- * Above this fraction of dead features a sparse relu step with ghost grads runs faster dense, its
- * ghost terms by matmuls, than on the lists, whose ghost loops walk every token for each dead
- * feature. Measured on llvmpipe with tools/sae_path_timing.ts on trained SAEs at d_sae 8192, 512
- * tokens a step, lists / dense time: 0.56, 0.78, 1.06, 2.05 at 1, 5, 10, 30 % dead (d_in 64, L0
- * 64); 0.54, 0.80, 1.21, 3.20 (d_in 512, L0 79) (BENCHMARKS.md, "Ghost grads on the dense path").
- */
-export const GHOST_DENSE_MIN_DEAD_FRACTION = 0.1;
-
-/**
- * Whether a step should run dense, given the mean L0 and dead fraction last measured (undefined:
- * none yet): while the batch is dense, or, with ghost grads, while many features are dead.
- */
-export function densePathFor(cfg: SaeKernelConfig, l0?: number, deadFraction?: number): boolean {
-  if (!supportsDensePath(cfg.architecture)) return false;
-  if (l0 === undefined || l0 / cfg.dSae >= DENSE_PATH_MIN_DENSITY) return true;
-  return supportsGhostMatmul(cfg) && (deadFraction ?? 0) >= GHOST_DENSE_MIN_DEAD_FRACTION;
+/** Whether a step should run dense, given the mean L0 last measured (undefined: none yet). */
+export function densePathFor(arch: SaeArchitecture, dSae: number, l0?: number): boolean {
+  if (!supportsDensePath(arch)) return false;
+  return l0 === undefined || l0 / dSae >= DENSE_PATH_MIN_DENSITY;
 }
 
 /** Chunk-sized staging buffers of the matmul path (views are cut per chunk). */

@@ -16,13 +16,7 @@ import {
 import { type RefInput, type RefParams, saeLossRef } from "../kernels/sae_backward.ts";
 import { kthLargest } from "../kernels/sae_encode.ts";
 import { SaeGpu, type SaeWeights } from "../compute/sae/sae.ts";
-import {
-  DENSE_PATH_MIN_DENSITY,
-  densePathFor,
-  GHOST_DENSE_MIN_DEAD_FRACTION,
-  ghostMatmulFor,
-  supportsDensePath,
-} from "../kernels/sae_dense.ts";
+import { supportsDensePath } from "../kernels/sae_dense.ts";
 
 const D = 10; // not a multiple of 4: exercises the clamped column tiles
 const F = 22;
@@ -194,23 +188,4 @@ Deno.test("batchtopk: the batch threshold under the current weights, the running
   assert(Math.abs(got - want) <= 1e-5 * want, `threshold ${got} vs ${want}`);
   assert.equal((await readback(gpu, sae.bufs.runThreshold))[0], 0.125);
   sae.destroy();
-});
-
-Deno.test("path choice: dense while the batch is dense, or while ghost grads have many dead features", () => {
-  const dSae = 8192;
-  const relu = { architecture: "relu", aux: "ghost", tokenNorm: true, dIn: 64, dSae } as const;
-  const sparseL0 = dSae * DENSE_PATH_MIN_DENSITY / 2;
-  const manyDead = GHOST_DENSE_MIN_DEAD_FRACTION;
-  const fewDead = GHOST_DENSE_MIN_DEAD_FRACTION / 2;
-  assert.equal(densePathFor(relu), true, "nothing measured yet");
-  assert.equal(densePathFor(relu, dSae * DENSE_PATH_MIN_DENSITY, 0), true);
-  assert.equal(densePathFor(relu, sparseL0, fewDead), false);
-  assert.equal(densePathFor(relu, sparseL0, undefined), false);
-  // Dense for its dead features: the ghost terms must then come from the matmuls.
-  assert.equal(densePathFor(relu, sparseL0, manyDead), true);
-  assert.equal(ghostMatmulFor(relu, manyDead), true);
-  assert.equal(densePathFor({ ...relu, aux: "none" }, sparseL0, manyDead), false);
-  const batchtopk = { ...relu, architecture: "batchtopk", aux: "auxk" } as const;
-  assert.equal(densePathFor(batchtopk), false);
-  assert.equal(densePathFor(batchtopk, sparseL0, manyDead), false);
 });

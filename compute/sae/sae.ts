@@ -69,7 +69,7 @@ export interface SaeStepHyper {
   momentum: number;
   /**
    * Decode and backward by matmuls (only relu and jumprelu; the default for them) instead of
-   * per-entry lists; the trainer picks it from the measured L0 and dead fraction (densePathFor).
+   * per-entry lists; the trainer picks it from the measured L0 (densePathFor).
    */
   dense?: boolean;
   /**

@@ -251,8 +251,6 @@ export async function trainSae(
       const sparsity = sparsityCoefficient(cfg, step, total);
       const lr = learningRate(cfg, step, total);
       const finetuning = isFinetuningStep(cfg, step, total);
-      // The last logged dead fraction picks the ghost path; the fine-tuning has no dead features.
-      const pathDeadFraction = finetuning ? 0 : measure?.deadFraction;
       sae.setBatch(x);
       const batch = new CommandBatch(gpu, `sae step ${step}`);
       if (windowTokens === 0) batch.clear(sae.bufs.actCount);
@@ -266,8 +264,8 @@ export async function trainSae(
         bandwidth: cfg.bandwidth,
         auxCoef: cfg.auxCoefficient,
         momentum: cfg.thresholdMomentum,
-        dense: densePathFor(kcfg, measure?.l0, pathDeadFraction),
-        ghostMatmul: ghostMatmulFor(kcfg, pathDeadFraction),
+        dense: densePathFor(cfg.architecture, dSae, measure?.l0),
+        ghostMatmul: ghostMatmulFor(kcfg, measure?.deadFraction),
       };
       sae.recordStep(batch, hyper, {
         lr,
